@@ -1,0 +1,60 @@
+# Kontur: `make demo` (set up + the main job on the embedded SQLite default) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= 1.0
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: setup deps demo test test-sqlite test-postgres check bench clean help
+
+help:
+	@echo "make demo   - set up, migrate, load the demo region if the database is empty, print a summary"
+	@echo "make test   - set up and run the tests on SQLite, then on PostgreSQL when it is reachable"
+	@echo "make check  - ruff (format + lint), mypy --strict, import-linter contracts"
+	@echo "make bench  - benchmarks under bench/ (ratios against a floor measured in the same run)"
+
+deps:
+	@scripts/install-debian-deps
+
+$(STAMP): pyproject.toml constraints.txt | deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/kontur demo run --scale $(SCALE)
+
+test: setup
+	@$(MAKE) --no-print-directory test-sqlite
+	@if $(BIN)/python scripts/pg_reachable.py "$(PG_TEST_URL)"; then \
+		$(MAKE) --no-print-directory test-postgres; \
+	else \
+		echo "PostgreSQL at $(PG_TEST_URL) is not reachable: PostgreSQL run skipped"; \
+	fi
+
+test-sqlite: setup
+	@echo "=== tests on SQLite ==="
+	env -u KONTUR_TEST_DATABASE_URL $(BIN)/pytest -q
+
+test-postgres: setup
+	@echo "=== tests on PostgreSQL ($(PG_TEST_URL)) ==="
+	KONTUR_TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest -q
+
+check: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: setup
+	$(BIN)/python bench/import_awp.py
+	@if $(BIN)/python scripts/pg_reachable.py "$(PG_TEST_URL)"; then \
+		$(BIN)/python bench/import_awp.py --database-url "$(PG_TEST_URL)"; fi
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,388 @@
+"""The CMDB schema: typed SQLAlchemy 2 models of the regional healthcare contour.
+
+Every table has a surrogate ``id``, a unique natural key (the column imports and exports match on),
+and ``created_at``/``updated_at`` in UTC. Enum columns store the lowercase values of
+:mod:`cmdb.choices` as plain strings guarded by CHECK constraints, so migrations stay portable
+between SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from cmdb import choices
+from cmdb.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
+code_str = Annotated[str, mapped_column(String(64))]
+name_str = Annotated[str, mapped_column(String(255))]
+created_ts = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow)]
+updated_ts = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)]
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so constraint names are stable in migrations."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Timestamped:
+    """Mixin adding the surrogate key and the created/updated times every row carries."""
+
+    id: Mapped[intpk]
+    created_at: Mapped[created_ts]
+    updated_at: Mapped[updated_ts]
+
+
+def enum_check(column: str, enum: type[StrEnum]) -> CheckConstraint:
+    """A CHECK constraint that keeps ``column`` inside the values of ``enum``."""
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return CheckConstraint(f"{column} IN ({values})", name=f"{column}_valid")
+
+
+def enum_col(enum: type[StrEnum], *, default: StrEnum | None = None) -> Any:
+    """An enum column stored as its string value."""
+    length = max(len(m.value) for m in enum)
+    return mapped_column(String(length), default=default.value if default else None)
+
+
+# --- geography and organizations -----------------------------------------------------------
+
+
+class Region(Timestamped, Base):
+    """A subject of the Russian Federation (e.g. Krasnodar Krai, OKATO-like code ``23``)."""
+
+    __tablename__ = "region"
+
+    code: Mapped[code_str] = mapped_column(unique=True)
+    name: Mapped[name_str]
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    districts: Mapped[list[District]] = relationship(back_populates="region")
+
+
+class District(Timestamped, Base):
+    """A municipal district or city district (муниципальный район / городской округ)."""
+
+    __tablename__ = "district"
+
+    code: Mapped[code_str] = mapped_column(unique=True)
+    name: Mapped[name_str]
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"), index=True)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    region: Mapped[Region] = relationship(back_populates="districts")
+
+
+class Organization(Timestamped, Base):
+    """A legal entity: medical organization (МО), the MIAC, a telecom provider, a contractor."""
+
+    __tablename__ = "organization"
+    __table_args__ = (
+        enum_check("kind", choices.OrganizationKind),
+        Index("uq_organization_frmo_oid", "frmo_oid", unique=True),
+    )
+
+    code: Mapped[code_str] = mapped_column(unique=True)
+    kind: Mapped[str] = enum_col(choices.OrganizationKind)
+    short_name: Mapped[name_str]
+    full_name: Mapped[str] = mapped_column(String(1000))
+    frmo_oid: Mapped[str | None] = mapped_column(String(128))
+    inn: Mapped[str | None] = mapped_column(String(12))
+    district_id: Mapped[int | None] = mapped_column(
+        ForeignKey("district.id", ondelete="RESTRICT"), index=True
+    )
+    contact: Mapped[str | None] = mapped_column(String(500))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- sites, devices, workstations -----------------------------------------------------------
+
+
+class Site(Timestamped, Base):
+    """A place with equipment: a data-center site, an MO building or unit (ТВСП), a FAP/FP."""
+
+    __tablename__ = "site"
+    __table_args__ = (
+        enum_check("kind", choices.SiteKind),
+        enum_check("status", choices.SiteStatus),
+        CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude_range"),
+        CheckConstraint(
+            "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude_range"
+        ),
+    )
+
+    code: Mapped[code_str] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = enum_col(choices.SiteKind)
+    status: Mapped[str] = enum_col(choices.SiteStatus, default=choices.SiteStatus.ACTIVE)
+    address: Mapped[str | None] = mapped_column(String(1000))
+    district_id: Mapped[int | None] = mapped_column(
+        ForeignKey("district.id", ondelete="RESTRICT"), index=True
+    )
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Device(Timestamped, Base):
+    """A managed network device or server. SNMP secrets live outside the CMDB: only a profile name."""
+
+    __tablename__ = "device"
+    __table_args__ = (
+        enum_check("role", choices.DeviceRole),
+        enum_check("status", choices.DeviceStatus),
+    )
+
+    name: Mapped[code_str] = mapped_column(unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    role: Mapped[str] = enum_col(choices.DeviceRole)
+    vendor: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(64))
+    mgmt_address: Mapped[str | None] = mapped_column(String(64))
+    snmp_profile: Mapped[str | None] = mapped_column(String(64))
+    serial: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = enum_col(choices.DeviceStatus, default=choices.DeviceStatus.ACTIVE)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class VipnetNetwork(Timestamped, Base):
+    """A ViPNet network, e.g. No. 1988 (0x07C4), the region's protected network (ЗСПД)."""
+
+    __tablename__ = "vipnet_network"
+    __table_args__ = (CheckConstraint("number BETWEEN 1 AND 65535", name="number_range"),)
+
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[name_str]
+    admin_organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+
+
+class VipnetNode(Timestamped, Base):
+    """A ViPNet node: its 8-hex-digit ID starts with the network number (0x07c4.... in 1988)."""
+
+    __tablename__ = "vipnet_node"
+    __table_args__ = (enum_check("kind", choices.VipnetNodeKind),)
+
+    vipnet_id: Mapped[str] = mapped_column(String(10), unique=True)
+    network_id: Mapped[int] = mapped_column(
+        ForeignKey("vipnet_network.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[name_str]
+    kind: Mapped[str] = enum_col(choices.VipnetNodeKind)
+    software_version: Mapped[str | None] = mapped_column(String(64))
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device.id", ondelete="RESTRICT"), unique=True
+    )
+    keys_issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    keys_valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    certificate_valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Workstation(Timestamped, Base):
+    """An automated workplace (АРМ) of a medical worker."""
+
+    __tablename__ = "workstation"
+    __table_args__ = (Index("uq_workstation_inventory_number", "inventory_number", unique=True),)
+
+    hostname: Mapped[code_str] = mapped_column(unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    inventory_number: Mapped[str | None] = mapped_column(String(64))
+    os: Mapped[str | None] = mapped_column(String(100))
+    protected_network: Mapped[bool] = mapped_column(Boolean, default=False)
+    vipnet_node_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vipnet_node.id", ondelete="RESTRICT"), unique=True
+    )
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- channels ----------------------------------------------------------------------------------
+
+
+class Channel(Timestamped, Base):
+    """A communication channel (канал связи) under a provider's contract, between two sites."""
+
+    __tablename__ = "channel"
+    __table_args__ = (
+        enum_check("medium", choices.ChannelMedium),
+        enum_check("role", choices.ChannelRole),
+        enum_check("status", choices.ChannelStatus),
+        CheckConstraint(
+            "sla_target_pct IS NULL OR (sla_target_pct > 0 AND sla_target_pct <= 100)",
+            name="sla_range",
+        ),
+        CheckConstraint("bandwidth_mbps IS NULL OR bandwidth_mbps > 0", name="bandwidth_positive"),
+    )
+
+    key: Mapped[code_str] = mapped_column(unique=True)
+    name: Mapped[str | None] = mapped_column(String(500))
+    provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+    contract_number: Mapped[str | None] = mapped_column(String(100))
+    contract_date: Mapped[dt.date | None] = mapped_column(Date)
+    bandwidth_mbps: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    medium: Mapped[str] = enum_col(choices.ChannelMedium)
+    a_site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    a_device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device.id", ondelete="RESTRICT"), index=True
+    )
+    a_interface: Mapped[str | None] = mapped_column(String(64))
+    a_address: Mapped[str | None] = mapped_column(String(64))
+    z_site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    z_device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device.id", ondelete="RESTRICT"), index=True
+    )
+    z_interface: Mapped[str | None] = mapped_column(String(64))
+    z_address: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = enum_col(choices.ChannelRole, default=choices.ChannelRole.PRIMARY)
+    redundancy_group: Mapped[str | None] = mapped_column(String(64), index=True)
+    sla_target_pct: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
+    status: Mapped[str] = enum_col(choices.ChannelStatus, default=choices.ChannelStatus.ACTIVE)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- compliance and planning -------------------------------------------------------------------
+
+
+class Attestation(Timestamped, Base):
+    """A certificate of conformity (аттестат соответствия) of the information system or a segment."""
+
+    __tablename__ = "attestation"
+    __table_args__ = (
+        enum_check("scope", choices.AttestationScope),
+        enum_check("kind", choices.AttestationKind),
+        CheckConstraint("valid_until > issued_on", name="validity_order"),
+    )
+
+    number: Mapped[code_str] = mapped_column(unique=True)
+    scope: Mapped[str] = enum_col(choices.AttestationScope)
+    object_name: Mapped[str] = mapped_column(String(500))
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("site.id", ondelete="RESTRICT"), index=True
+    )
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+    kind: Mapped[str] = enum_col(choices.AttestationKind)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    issuer: Mapped[str | None] = mapped_column(String(500))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class ControlPoint(Timestamped, Base):
+    """A control point of the regional project; its due dates are computed from the recurrence."""
+
+    __tablename__ = "control_point"
+    __table_args__ = (
+        enum_check("recurrence", choices.Recurrence),
+        CheckConstraint("due_day IS NULL OR (due_day BETWEEN 1 AND 31)", name="due_day_range"),
+        CheckConstraint(
+            "(recurrence = 'once' AND due_date IS NOT NULL) OR "
+            "(recurrence IN ('monthly', 'quarterly') AND due_day IS NOT NULL "
+            " AND valid_from IS NOT NULL AND valid_until IS NOT NULL) OR "
+            "(recurrence = 'yearly' AND due_day IS NOT NULL AND due_month IS NOT NULL "
+            " AND valid_from IS NOT NULL AND valid_until IS NOT NULL)",
+            name="schedule_complete",
+        ),
+    )
+
+    code: Mapped[code_str] = mapped_column(unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    responsible: Mapped[str | None] = mapped_column(String(500))
+    evidence: Mapped[str | None] = mapped_column(String(500))
+    control_level: Mapped[str | None] = mapped_column(String(16))
+    recurrence: Mapped[str] = enum_col(choices.Recurrence)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    due_day: Mapped[int | None] = mapped_column(Integer)
+    due_month: Mapped[int | None] = mapped_column(Integer)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Indicator(Timestamped, Base):
+    """A project indicator (показатель) with yearly plan values and a named fact query."""
+
+    __tablename__ = "indicator"
+
+    code: Mapped[code_str] = mapped_column(unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(String(64))
+    base_value: Mapped[Decimal | None] = mapped_column(Numeric(16, 4))
+    base_date: Mapped[dt.date | None] = mapped_column(Date)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fact_query: Mapped[str | None] = mapped_column(String(64))
+
+
+class MaintenanceWindow(Timestamped, Base):
+    """Planned works on some CMDB objects; later layers exclude them from SLA and alerts."""
+
+    __tablename__ = "maintenance_window"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="window_order"),)
+
+    key: Mapped[code_str] = mapped_column(unique=True)
+    objects: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+class AuditEntry(Base):
+    """One change to the CMDB: who, when (UTC, microseconds), what, and the row before and after."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        enum_check("action", choices.AuditAction),
+        Index("ix_audit_entry_entity_key", "entity", "entity_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = enum_col(choices.AuditAction)
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_key: Mapped[str] = mapped_column(String(255))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String(1000))

@@ -1,0 +1,144 @@
+"""Use cases over the CMDB shared by the CLI and, later, the API: lookups, deletion, summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Table, delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from cmdb.audit import AuditBatch
+from cmdb.choices import AuditAction
+from cmdb.errors import Conflict, NotFound
+from cmdb.importer import _ReverseRefs, load_by_keys, snapshot
+from cmdb.kinds import KINDS, get_kind
+from cmdb.models import AuditEntry, Attestation, ControlPoint, VipnetNode
+
+
+def _table(kind: str) -> Table:
+    table: Table = get_kind(kind).model.__table__  # type: ignore[assignment]
+    return table
+
+
+def get_record(engine: Engine, kind: str, key: str, zone: dt.tzinfo) -> dict[str, Any]:
+    """One row of ``kind`` by natural key, as a snapshot keyed by column names."""
+    spec = get_kind(kind)
+    with engine.connect() as conn:
+        found = load_by_keys(conn, spec, [key])
+        if key not in found:
+            raise NotFound(kind, key)
+        row = found[key]
+        refs: dict[str, dict[str, dict[str, Any]]] = {}
+        for col in spec.columns:
+            if col.ref and row.get(col.target) is not None:
+                ref = KINDS[col.ref]
+                ref_table: Table = ref.model.__table__  # type: ignore[assignment]
+                hit = conn.execute(
+                    select(ref_table).where(ref_table.c.id == row[col.target])
+                ).mappings().first()
+                if hit is not None:
+                    refs.setdefault(col.ref, {})[str(hit[ref.key])] = dict(hit)
+    return snapshot(spec, row, _ReverseRefs(refs), zone)
+
+
+def delete_record(engine: Engine, kind: str, key: str, *, actor: str, zone: dt.tzinfo) -> None:
+    """Delete one row by natural key with an audit entry; :class:`Conflict` if still referenced."""
+    spec = get_kind(kind)
+    before = get_record(engine, kind, key, zone)
+    table = _table(kind)
+    key_value: Any = int(key) if spec.key_column.kind.value == "int" else key
+    audit = AuditBatch(actor=actor, source="cli")
+    try:
+        with engine.begin() as conn:
+            conn.execute(delete(table).where(table.c[spec.key] == key_value))
+            audit.add(AuditAction.DELETE, spec.entity, key, before, None)
+            audit.write(conn)
+    except IntegrityError as exc:
+        detail = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        raise Conflict(detail) from exc
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """Something that expires: an attestation, a key set or certificate of a ViPNet node."""
+
+    what: str
+    key: str
+    name: str
+    until: dt.date
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Rows per kind."""
+    with engine.connect() as conn:
+        return {
+            name: int(conn.scalar(select(func.count()).select_from(_table(name))) or 0)
+            for name in KINDS
+        }
+
+
+def expiring(engine: Engine, today: dt.date, days: int) -> list[Expiry]:
+    """Attestations, key sets and certificates expiring within ``days`` (or already expired)."""
+    limit = today + dt.timedelta(days=days)
+    items: list[Expiry] = []
+    with engine.connect() as conn:
+        # Only the newest certificate of each attested object counts: an older one that a
+        # re-attestation replaced is history, not a risk.
+        newest: dict[tuple[Any, ...], tuple[dt.date, str, str, dt.date]] = {}
+        for number, name, scope, site, org, issued, until in conn.execute(
+            select(
+                Attestation.number, Attestation.object_name, Attestation.scope,
+                Attestation.site_id, Attestation.organization_id, Attestation.issued_on,
+                Attestation.valid_until,
+            )
+        ):
+            obj = (scope, name, site, org)
+            if obj not in newest or issued > newest[obj][0]:
+                newest[obj] = (issued, number, name, until)
+        for _issued, number, name, until in newest.values():
+            if until <= limit:
+                items.append(Expiry("attestation", number, name, until))
+        for attr, what in (
+            (VipnetNode.keys_valid_until, "vipnet_keys"),
+            (VipnetNode.certificate_valid_until, "vipnet_certificate"),
+        ):
+            for vid, name, until in conn.execute(
+                select(VipnetNode.vipnet_id, VipnetNode.name, attr).where(
+                    attr.is_not(None), attr <= limit, VipnetNode.enabled.is_(True)
+                )
+            ):
+                items.append(Expiry(what, vid, name, until))
+    return sorted(items, key=lambda e: (e.until, e.what, e.key))
+
+
+def latest_attestations(engine: Engine) -> list[Attestation]:
+    """Attestation records, newest first."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        return list(session.scalars(select(Attestation).order_by(Attestation.issued_on.desc())))
+
+
+def control_points(engine: Engine) -> list[ControlPoint]:
+    """All control points ordered by code."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        return list(session.scalars(select(ControlPoint).order_by(ControlPoint.code)))
+
+
+def audit_entries(
+    engine: Engine, *, entity: str | None = None, key: str | None = None, limit: int = 50
+) -> list[AuditEntry]:
+    """Newest audit entries, optionally for one entity kind and key."""
+    from sqlalchemy.orm import Session
+
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    if key:
+        query = query.where(AuditEntry.entity_key == key)
+    with Session(engine) as session:
+        return list(session.scalars(query))

@@ -1,1 +1,1 @@
-"""Kontur CMDB: the source of truth of the regional healthcare contour (models, import, schedules)."""
+"""Kontur CMDB: the source of truth of the regional healthcare contour."""

@@ -114,7 +114,7 @@ def parse_date(raw: Any) -> dt.date:
 
 
 def parse_datetime(raw: Any, zone: dt.tzinfo) -> dt.datetime:
-    """ISO 8601 (offset honoured) or DD.MM.YYYY HH:MM[:SS]; naive values are in the region's zone."""
+    """ISO 8601 (offset honoured) or DD.MM.YYYY HH:MM[:SS]; naive means the region's zone."""
     if isinstance(raw, dt.datetime):
         value = raw
     else:
@@ -269,8 +269,7 @@ def format_value(column: Column, value: Any, zone: dt.tzinfo, *, native: bool) -
         normalized = value.normalize()
         if native:
             return int(normalized) if normalized == normalized.to_integral() else float(normalized)
-        text = format(normalized, "f")
-        return text
+        return format(normalized, "f")
     if column.kind is Kind.OBJECTS:
         return "; ".join(f"{o['kind']}:{o['key']}" for o in value)
     if native:

@@ -132,7 +132,8 @@ CATALOG: dict[str, tuple[str, str]] = {
         "{file}: {count} error(s); nothing written",
     ),
     "cli.schema_missing": (
-        "база данных не подготовлена (ревизия {current}, нужна {head}): выполните `kontur db upgrade`",
+        "база данных не подготовлена (ревизия {current}, нужна {head}): "
+        "выполните `kontur db upgrade`",
         "the database is not migrated (revision {current}, need {head}): run `kontur db upgrade`",
     ),
     "cli.db_unreachable": (
@@ -169,9 +170,9 @@ CATALOG: dict[str, tuple[str, str]] = {
 }
 
 
-def t(locale: str, key: str, **params: Any) -> str:
-    """Render message ``key`` in ``locale`` ('ru' or 'en') with ``params``."""
-    ru, en = CATALOG[key]
+def t(locale: str, message: str, /, **params: Any) -> str:
+    """Render ``message`` (a catalog key) in ``locale`` ('ru' or 'en') with ``params``."""
+    ru, en = CATALOG[message]
     template = en if locale == "en" else ru
     return template.format(**params)
 

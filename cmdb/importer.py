@@ -29,9 +29,8 @@ from cmdb.errors import ImportFailed
 from cmdb.fields import Column, FieldError, Kind, format_value, normalize_header, parse_cell
 from cmdb.i18n import t
 from cmdb.kinds import KINDS, KindSpec
-from cmdb.tabular import ReadError, RowError
+from cmdb.tabular import ReadError, RowError, read_table
 from cmdb.tabular import Table as InputTable
-from cmdb.tabular import read_table
 from cmdb.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -72,7 +71,7 @@ def import_file(
     dry_run: bool = False,
     encoding: str | None = None,
 ) -> ImportResult:
-    """Import ``path`` as entity ``kind``; raise :class:`ImportFailed` and write nothing on errors."""
+    """Import ``path`` as entity ``kind``; on errors raise :class:`ImportFailed`, write nothing."""
     spec = KINDS[kind]
     try:
         table = read_table(path, kind, locale, encoding)
@@ -198,6 +197,7 @@ class _ImportJob:
         self.rows: list[_Row] = []
         self.refs: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.header_of: dict[str, str] = {}
+        self.missing_required: list[str] = []
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -227,8 +227,8 @@ class _ImportJob:
             header = str(raw).strip()
             if not header:
                 continue
-            col = lookup.get(normalize_header(header))
-            if col is None:
+            found = lookup.get(normalize_header(header))
+            if found is None:
                 year = self.spec.yearly_column_year(header)
                 if year is not None:
                     self.yearly_columns.append((index, year, header))
@@ -238,15 +238,19 @@ class _ImportJob:
                     valid += ", plan_YYYY"
                 self.error(1, header, "col.unknown", valid=valid)
                 continue
-            if col.name in used:
+            if found.name in used:
                 self.error(1, header, "col.duplicate")
                 continue
-            used[col.name] = index
-            self.columns.append((index, col, header))
-            self.header_of[col.name] = header
-        for col in self.spec.columns:
-            if col.required and col.name not in used:
-                self.error(1, col.name, "col.missing")
+            used[found.name] = index
+            self.columns.append((index, found, header))
+            self.header_of[found.name] = header
+        # The natural key is always needed; other required columns only to create new rows
+        # (a file with just `hostname,protected_network` updates existing AWPs).
+        self.missing_required = [
+            c.name for c in self.spec.columns if c.required and c.name not in used
+        ]
+        if self.spec.key in self.missing_required:
+            self.error(1, self.spec.key, "col.missing")
         self.raise_if_errors()
 
     def parse_rows(self) -> None:
@@ -415,7 +419,7 @@ class _ImportJob:
                 taken = {ids[value]: key for value, key in holders}
             else:
                 holders = _select_in(conn, select(target, key_col), target, list(values))
-                taken = {value: key for value, key in holders}
+                taken = dict(holders)
             for value, (number, key) in first.items():
                 holder = taken.get(value)
                 if holder is not None and str(holder) != str(key):
@@ -429,7 +433,12 @@ class _ImportJob:
 
     def load_existing(self, conn: Connection) -> dict[str, dict[str, Any]]:
         keys = {str(r.values[self.spec.key]) for r in self.rows if self.spec.key in r.values}
-        return load_by_keys(conn, self.spec, keys)
+        existing = load_by_keys(conn, self.spec, keys)
+        if self.missing_required and any(k not in existing for k in keys):
+            for name in self.missing_required:
+                self.error(1, name, "col.missing")
+            self.raise_if_errors()
+        return existing
 
     # -- the change plan -----------------------------------------------------------------------
 

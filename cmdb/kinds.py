@@ -178,7 +178,7 @@ ATTESTATION_YEARS: Final = 3
 
 def _check_attestation(values: dict[str, Any], refs: RefRows) -> Problems:
     issued, until = values.get("issued_on"), values.get("valid_until")
-    if issued and until is None and "valid_until" in values:
+    if issued and until is None:
         values["valid_until"] = _add_years(issued, ATTESTATION_YEARS)
     elif issued and until and until <= issued:
         return [("valid_until", FieldError("val.order", later="valid_until", earlier="issued_on"))]
@@ -385,7 +385,13 @@ KINDS: Final[dict[str, KindSpec]] = {
                 Column("site", "площадка", Kind.REF, ref="sites", required=True),
                 Column("inventory_number", "инвентарный номер", max_len=64, unique=True),
                 Column("os", "ОС", max_len=100),
-                Column("protected_network", "подключён к ЗСПД", Kind.BOOL, aliases=("зспд",), default=False),
+                Column(
+                    "protected_network",
+                    "подключён к ЗСПД",
+                    Kind.BOOL,
+                    aliases=("зспд",),
+                    default=False,
+                ),
                 Column("vipnet_node", "узел ViPNet", Kind.REF, ref="vipnet-nodes", unique=True),
                 SYNTHETIC,
             ),

@@ -52,7 +52,8 @@ class Base(DeclarativeBase):
     """Declarative base with a naming convention, so constraint names are stable in migrations."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON()}
+    # SQLAlchemy reads this class attribute; it is never mutated.
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON()}  # noqa: RUF012
 
 
 class Timestamped:
@@ -159,7 +160,10 @@ class Site(Timestamped, Base):
 
 
 class Device(Timestamped, Base):
-    """A managed network device or server. SNMP secrets live outside the CMDB: only a profile name."""
+    """A managed network device or server.
+
+    SNMP secrets live outside the CMDB: a device names its credential profile only.
+    """
 
     __tablename__ = "device"
     __table_args__ = (
@@ -282,7 +286,7 @@ class Channel(Timestamped, Base):
 
 
 class Attestation(Timestamped, Base):
-    """A certificate of conformity (аттестат соответствия) of the information system or a segment."""
+    """A certificate of conformity (аттестат соответствия) of the system or of a segment."""
 
     __tablename__ = "attestation"
     __table_args__ = (

@@ -91,8 +91,13 @@ def indicators(engine: Engine, year: int) -> list[IndicatorStatus]:
             fact = query.compute(session) if query else None
             result.append(
                 IndicatorStatus(
-                    ind.code, ind.title, ind.unit, year,
-                    found[0] if found else None, found[1] if found else None, fact,
+                    ind.code,
+                    ind.title,
+                    ind.unit,
+                    year,
+                    found[0] if found else None,
+                    found[1] if found else None,
+                    fact,
                 )
             )
     return result

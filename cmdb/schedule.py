@@ -86,11 +86,11 @@ def iter_occurrences(schedule: Schedule) -> Iterator[Occurrence]:
             )
             year, quarter = (year + 1, 0) if quarter == 3 else (year, quarter + 1)
     elif rule is Recurrence.YEARLY:
-        month = schedule.due_month
-        if month is None:
+        yearly_month = schedule.due_month
+        if yearly_month is None:
             return
         for year in range(start.year, end.year + 1):
-            due = _day_in(year, month, day)
+            due = _day_in(year, yearly_month, day)
             if start <= due <= end:
                 yield Occurrence(due, dt.date(year, 1, 1), dt.date(year, 12, 31))
 

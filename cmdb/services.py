@@ -14,7 +14,7 @@ from cmdb.choices import AuditAction
 from cmdb.errors import Conflict, NotFound
 from cmdb.importer import _ReverseRefs, load_by_keys, snapshot
 from cmdb.kinds import KINDS, get_kind
-from cmdb.models import AuditEntry, Attestation, ControlPoint, VipnetNode
+from cmdb.models import Attestation, AuditEntry, ControlPoint, VipnetNode
 
 
 def _table(kind: str) -> Table:
@@ -35,9 +35,11 @@ def get_record(engine: Engine, kind: str, key: str, zone: dt.tzinfo) -> dict[str
             if col.ref and row.get(col.target) is not None:
                 ref = KINDS[col.ref]
                 ref_table: Table = ref.model.__table__  # type: ignore[assignment]
-                hit = conn.execute(
-                    select(ref_table).where(ref_table.c.id == row[col.target])
-                ).mappings().first()
+                hit = (
+                    conn.execute(select(ref_table).where(ref_table.c.id == row[col.target]))
+                    .mappings()
+                    .first()
+                )
                 if hit is not None:
                     refs.setdefault(col.ref, {})[str(hit[ref.key])] = dict(hit)
     return snapshot(spec, row, _ReverseRefs(refs), zone)
@@ -89,8 +91,12 @@ def expiring(engine: Engine, today: dt.date, days: int) -> list[Expiry]:
         newest: dict[tuple[Any, ...], tuple[dt.date, str, str, dt.date]] = {}
         for number, name, scope, site, org, issued, until in conn.execute(
             select(
-                Attestation.number, Attestation.object_name, Attestation.scope,
-                Attestation.site_id, Attestation.organization_id, Attestation.issued_on,
+                Attestation.number,
+                Attestation.object_name,
+                Attestation.scope,
+                Attestation.site_id,
+                Attestation.organization_id,
+                Attestation.issued_on,
                 Attestation.valid_until,
             )
         ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import Engine
 
@@ -38,57 +39,91 @@ def build_summary(engine: Engine, today: dt.date) -> Summary:
     )
 
 
-def _num(value: object) -> str:
-    text = f"{value:,}".replace(",", "\u00a0") if isinstance(value, int) else str(value)
-    return text
+_EXPIRY_RU = {
+    "attestation": "аттестат",
+    "vipnet_keys": "СКИ ViPNet",
+    "vipnet_certificate": "сертификат ViPNet",
+}
+_SHOWN = 15
+
+
+def _fmt_dec(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _counts(s: Summary, ru: bool) -> list[str]:
+    lines = ["Объекты CMDB:" if ru else "CMDB objects:"]
+    for name, count in s.counts.items():
+        title = KINDS[name].title_ru if ru else name
+        lines.append(f"  {title:<28} {count:>10,}".replace(",", "\u00a0"))
+    return lines
+
+
+def _indicator_lines(s: Summary, ru: bool) -> list[str]:
+    lines = [f"Показатели ({s.today.year}):" if ru else f"Indicators ({s.today.year}):"]
+    for ind in s.indicators:
+        plan = "—" if ind.plan is None else _fmt_dec(ind.plan)
+        fact = "—" if ind.fact is None else _fmt_dec(ind.fact)
+        mark = {True: "✓", False: "✗", None: " "}[ind.met]
+        plan_label = ("план" if ru else "plan") + (f" {ind.plan_year}" if ind.plan_year else "")
+        fact_label = "факт" if ru else "fact"
+        lines.append(
+            f"  {mark} {ind.code:<10} {plan_label} {plan:>8}  {fact_label} {fact:>8} {ind.unit}"
+            f"  {ind.title[:60]}"
+        )
+    return lines
+
+
+def _due_lines(s: Summary, ru: bool, locale: str) -> list[str]:
+    lines = [
+        f"Контрольные точки на {HORIZON_DAYS} дней:"
+        if ru
+        else f"Control points due in {HORIZON_DAYS} days:"
+    ]
+    for item in s.due[:_SHOWN]:
+        lines.append(
+            f"  {fmt_date(item.occurrence.due, locale)}  {item.code:<12} {item.title[:70]}"
+        )
+    if len(s.due) > _SHOWN:
+        lines.append(f"  … {len(s.due) - _SHOWN}")
+    if not s.due:
+        lines.append("  —")
+    return lines
+
+
+def _expiry_lines(s: Summary, ru: bool, locale: str) -> list[str]:
+    lines = [
+        f"Истекают в ближайшие {HORIZON_DAYS} дней:"
+        if ru
+        else f"Expiring within {HORIZON_DAYS} days:"
+    ]
+    for exp in s.expiring[:_SHOWN]:
+        what = _EXPIRY_RU.get(exp.what, exp.what) if ru else exp.what
+        late = ""
+        if exp.until < s.today:
+            late = " (просрочен)" if ru else " (expired)"
+        lines.append(
+            f"  {fmt_date(exp.until, locale)}  {what:<18} {exp.key:<14} {exp.name[:50]}{late}"
+        )
+    if len(s.expiring) > _SHOWN:
+        lines.append(f"  … {len(s.expiring) - _SHOWN}")
+    if not s.expiring:
+        lines.append("  —")
+    return lines
 
 
 def render_summary(s: Summary, locale: str) -> str:
     """The summary as text in ``locale``."""
     ru = locale == "ru"
-    lines = [
-        (f"Kontur — сводка на {fmt_date(s.today, locale)}" if ru else f"Kontur summary, {s.today}"),
-        "",
-        "Объекты CMDB:" if ru else "CMDB objects:",
+    title = (
+        f"Kontur — сводка на {fmt_date(s.today, locale)}" if ru else f"Kontur summary, {s.today}"
+    )
+    parts = [
+        [title],
+        _counts(s, ru),
+        _indicator_lines(s, ru),
+        _due_lines(s, ru, locale),
+        _expiry_lines(s, ru, locale),
     ]
-    for name, count in s.counts.items():
-        title = KINDS[name].title_ru if ru else name
-        lines.append(f"  {title:<28} {_num(count):>10}")
-    lines += ["", (f"Показатели ({s.today.year}):" if ru else f"Indicators ({s.today.year}):")]
-    for ind in s.indicators:
-        plan = "—" if ind.plan is None else _fmt_dec(ind.plan)
-        fact = "—" if ind.fact is None else _fmt_dec(ind.fact)
-        mark = {True: "✓", False: "✗", None: " "}[ind.met]
-        label = ("план" if ru else "plan") + (f" {ind.plan_year}" if ind.plan_year else "")
-        label_fact = "факт" if ru else "fact"
-        lines.append(f"  {mark} {ind.code:<10} {label} {plan:>8}  {label_fact} {fact:>8} {ind.unit}  {ind.title[:60]}")
-    horizon = f"{HORIZON_DAYS}"
-    lines += ["", (f"Контрольные точки на {horizon} дней:" if ru else f"Control points due in {horizon} days:")]
-    for item in s.due[:15]:
-        lines.append(f"  {fmt_date(item.occurrence.due, locale)}  {item.code:<12} {item.title[:70]}")
-    if len(s.due) > 15:
-        lines.append(f"  … {len(s.due) - 15}")
-    if not s.due:
-        lines.append("  —")
-    lines += ["", (f"Истекают в ближайшие {horizon} дней:" if ru else f"Expiring within {horizon} days:")]
-    what_ru = {
-        "attestation": "аттестат",
-        "vipnet_keys": "СКИ ViPNet",
-        "vipnet_certificate": "сертификат ViPNet",
-    }
-    for item in s.expiring[:15]:
-        what = what_ru.get(item.what, item.what) if ru else item.what
-        overdue = " (просрочен)" if ru and item.until < s.today else (" (expired)" if item.until < s.today else "")
-        lines.append(f"  {fmt_date(item.until, locale)}  {what:<18} {item.key:<12} {item.name[:50]}{overdue}")
-    if len(s.expiring) > 15:
-        lines.append(f"  … {len(s.expiring) - 15}")
-    if not s.expiring:
-        lines.append("  —")
-    return "\n".join(lines)
-
-
-def _fmt_dec(value: object) -> str:
-    text = str(value)
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    return "\n\n".join("\n".join(part) for part in parts)

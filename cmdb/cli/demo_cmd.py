@@ -21,7 +21,9 @@ def _scale(text: str) -> float:
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("demo", help="демонстрационный регион (по паспорту Краснодарского края)")
+    parser = sub.add_parser(
+        "demo", help="демонстрационный регион (по паспорту Краснодарского края)"
+    )
     actions = parser.add_subparsers(dest="demo_action", metavar="ACTION", required=True)
     load = actions.add_parser("load", help="загрузить демо-регион")
     load.add_argument("--scale", type=_scale, default=1.0, help="масштаб (1.0 — 31 695 АРМ)")
@@ -50,10 +52,21 @@ def _load(args: argparse.Namespace, ctx: CliContext) -> int:
     today = args.today or dt.datetime.now(ctx.settings.zone).date()
     try:
         results = load(
-            ctx.engine(), scale=args.scale, actor=ctx.actor, zone=ctx.settings.zone, today=today,
+            ctx.engine(),
+            scale=args.scale,
+            actor=ctx.actor,
+            zone=ctx.settings.zone,
+            today=today,
             progress=lambda r: ctx.print(
-                t(ctx.locale, "cli.imported", file="demo", kind=r.kind, created=r.created,
-                  updated=r.updated, unchanged=r.unchanged)
+                t(
+                    ctx.locale,
+                    "cli.imported",
+                    file="demo",
+                    kind=r.kind,
+                    created=r.created,
+                    updated=r.updated,
+                    unchanged=r.unchanged,
+                )
             ),
         )
     except ImportFailed as exc:  # a bug in the generator, shown like any import error

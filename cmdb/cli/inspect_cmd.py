@@ -16,7 +16,10 @@ def register_list(sub: Any) -> None:
     parser = sub.add_parser("list", help="список записей одного вида")
     parser.add_argument("kind", choices=KIND_NAMES, metavar="KIND")
     parser.add_argument(
-        "--where", action="append", default=[], metavar="COLUMN=VALUE",
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
         help="отбор по значению столбца (можно несколько раз)",
     )
     parser.add_argument("--columns", help="столбцы через запятую (по умолчанию первые шесть)")
@@ -128,8 +131,12 @@ def _audit(args: argparse.Namespace, ctx: CliContext) -> int:
     entries = audit_entries(ctx.engine(), entity=entity, key=args.key, limit=args.limit)
     rows = [
         [
-            fmt_datetime(e.at, ctx.settings.zone, ctx.locale), e.actor, e.action, e.entity,
-            e.entity_key, e.source or "",
+            fmt_datetime(e.at, ctx.settings.zone, ctx.locale),
+            e.actor,
+            e.action,
+            e.entity,
+            e.entity_key,
+            e.source or "",
         ]
         for e in entries
     ]

@@ -27,8 +27,12 @@ def register_import(sub: Any) -> None:
     )
     parser.add_argument("kind", choices=KIND_NAMES, metavar="KIND", help=", ".join(KIND_NAMES))
     parser.add_argument("file", type=Path, metavar="FILE")
-    parser.add_argument("--dry-run", action="store_true", help="проверить и показать итог, не записывая")
-    parser.add_argument("--encoding", help="кодировка CSV (по умолчанию UTF-8 или cp1251 — определяется)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="проверить и показать итог, не записывая"
+    )
+    parser.add_argument(
+        "--encoding", help="кодировка CSV (по умолчанию UTF-8 или cp1251 — определяется)"
+    )
     parser.set_defaults(handler=_import)
 
 
@@ -38,7 +42,9 @@ def register_export(sub: Any) -> None:
     parser.add_argument("--format", choices=("csv", "xlsx", "json", "yaml"), default="csv")
     parser.add_argument("-o", "--output", type=Path, help="файл (по умолчанию стандартный вывод)")
     parser.add_argument(
-        "--headers", choices=("en", "ru"), default="en",
+        "--headers",
+        choices=("en", "ru"),
+        default="en",
         help="имена столбцов: английские (по умолчанию) или русские",
     )
     parser.set_defaults(handler=_export)
@@ -68,8 +74,13 @@ def _import(args: argparse.Namespace, ctx: CliContext) -> int:
         ) from exc
     ctx.print(
         t(
-            ctx.locale, "cli.imported", file=args.file, kind=args.kind,
-            created=result.created, updated=result.updated, unchanged=result.unchanged,
+            ctx.locale,
+            "cli.imported",
+            file=args.file,
+            kind=args.kind,
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
         )
     )
     if args.dry_run:

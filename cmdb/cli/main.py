@@ -55,12 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args, ctx)
     except SchemaNotCurrent as exc:
-        print(t(locale, "cli.schema_missing", current=exc.current or "—", head=exc.head), file=sys.stderr)
+        print(
+            t(locale, "cli.schema_missing", current=exc.current or "—", head=exc.head),
+            file=sys.stderr,
+        )
         return 2
     except DatabaseUnreachable as exc:
-        print(
-            t(locale, "cli.db_unreachable", url=ctx.safe_url(), detail=exc), file=sys.stderr
-        )
+        print(t(locale, "cli.db_unreachable", url=ctx.safe_url(), detail=exc), file=sys.stderr)
         return 2
     except CommandError as exc:
         print(str(exc), file=sys.stderr)

@@ -17,7 +17,9 @@ def _date(text: str) -> dt.date:
     try:
         return parse_date(text)
     except FieldError as exc:
-        raise argparse.ArgumentTypeError(f"неверная дата {text!r}: ДД.ММ.ГГГГ или ГГГГ-ММ-ДД") from exc
+        raise argparse.ArgumentTypeError(
+            f"неверная дата {text!r}: ДД.ММ.ГГГГ или ГГГГ-ММ-ДД"
+        ) from exc
 
 
 def register_schedule(sub: Any) -> None:
@@ -75,7 +77,10 @@ def _indicators(args: argparse.Namespace, ctx: CliContext) -> int:
     yes, no = ("да", "нет") if ru else ("yes", "no")
     rows = [
         [
-            s.code, s.title, s.unit, s.plan_year or "—",
+            s.code,
+            s.title,
+            s.unit,
+            s.plan_year or "—",
             "—" if s.plan is None else s.plan,
             "—" if s.fact is None else s.fact,
             {True: yes, False: no, None: "—"}[s.met],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
+from cmdb.bulk import bulk_insert
 from cmdb.choices import AuditAction
 from cmdb.models import AuditEntry
 from cmdb.types import utcnow
@@ -30,21 +32,23 @@ class AuditBatch:
     actor: str
     source: str | None = None
     entries: list[dict[str, Any]] = field(default_factory=list)
+    #: One change is one moment: every entry of the batch carries the time the batch began.
+    at: dt.datetime = field(default_factory=utcnow)
 
     def add(
         self,
-        action: AuditAction,
+        action: AuditAction | str,
         entity: str,
         key: str,
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
     ) -> None:
-        """Queue one entry; its time is taken now, to the microsecond, in UTC."""
+        """Queue one entry, stamped with the batch's time (UTC, microseconds)."""
         self.entries.append(
             {
-                "at": utcnow(),
+                "at": self.at,
                 "actor": self.actor,
-                "action": action.value,
+                "action": str(action),
                 "entity": entity,
                 "entity_key": key,
                 "before": before,
@@ -56,7 +60,7 @@ class AuditBatch:
     def write(self, conn: Connection) -> int:
         """Insert the queued entries with ``conn`` (inside the caller's transaction)."""
         if self.entries:
-            conn.execute(insert(AuditEntry), self.entries)
+            bulk_insert(conn, AuditEntry.__table__, self.entries)  # type: ignore[arg-type]
         written = len(self.entries)
         self.entries = []
         return written

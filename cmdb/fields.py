@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
 from typing import Any
@@ -61,13 +61,12 @@ class Column:
     aliases: tuple[str, ...] = ()
     unique: bool = False
     default: Any = None
+    #: The model attribute this column writes (computed: ``attr``, or ``<name>_id`` for refs).
+    target: str = field(init=False)
 
-    @property
-    def target(self) -> str:
-        """The model attribute this column writes."""
-        if self.attr:
-            return self.attr
-        return f"{self.name}_id" if self.kind is Kind.REF else self.name
+    def __post_init__(self) -> None:
+        target = self.attr or (f"{self.name}_id" if self.kind is Kind.REF else self.name)
+        object.__setattr__(self, "target", target)
 
     def header_names(self) -> tuple[str, ...]:
         """Every header spelling accepted for this column, normalized."""
@@ -151,9 +150,19 @@ def vipnet_network_number(vipnet_id: str) -> int:
 
 def parse_cell(column: Column, raw: Any, zone: dt.tzinfo) -> Any:
     """Parse one cell; blank → None. Raises :class:`FieldError`. REF values stay key strings."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
     kind = column.kind
+    if type(raw) is str:
+        raw = raw.strip()
+        if not raw:
+            return None
+        if kind is Kind.STR:
+            if column.max_len and len(raw) > column.max_len:
+                raise FieldError("val.too_long", max=column.max_len)
+            return raw
+        if kind is Kind.REF:
+            return raw
+    elif raw is None:
+        return None
     if kind is Kind.STR:
         text = str(raw).strip()
         if isinstance(raw, float) and raw.is_integer():

@@ -20,10 +20,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cmdb.audit import AuditBatch
+from cmdb.bulk import bulk_insert
 from cmdb.choices import AuditAction
 from cmdb.errors import ImportFailed
 from cmdb.fields import Column, FieldError, Kind, format_value, normalize_header, parse_cell
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 #: Above this many keys, load the whole table instead of ``IN (...)`` lists.
 _BULK_THRESHOLD = 2000
 _CHUNK = 500
+_JSON_SCALARS = (str, int, float, bool)
+_JSON_KINDS = frozenset({Kind.STR, Kind.REF, Kind.INT, Kind.FLOAT, Kind.BOOL, Kind.ENUM, Kind.IP})
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ class _Plan:
 def _write(conn: Connection, spec: KindSpec, plan: _Plan, audit: AuditBatch) -> None:
     table: Table = spec.model.__table__  # type: ignore[assignment]
     if plan.inserts:
-        conn.execute(insert(table), plan.inserts)
+        bulk_insert(conn, table, plan.inserts)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for values, _changed in plan.updates:
         attrs = tuple(sorted(k for k in values if k != "_id"))
@@ -257,21 +260,37 @@ class _ImportJob:
         zone = self.zone
         key_name = self.spec.key
         first_row: dict[Any, int] = {}
-        for number, cells in self.table.rows:
+        width = max((index for index, _c, _h in self.columns), default=-1) + 1
+        # Plain text and reference cells are most of any file: they take an inline fast path.
+        plan = [
+            (index, col, header, col.name, col.kind in (Kind.STR, Kind.REF), col.max_len or 0)
+            for index, col, header in self.columns
+        ]
+        for number, raw_cells in self.table.rows:
+            cells = raw_cells
+            if len(cells) < width:
+                cells = [*cells, *([None] * (width - len(cells)))]
             values: dict[str, Any] = {}
-            for index, col, header in self.columns:
-                raw = cells[index] if index < len(cells) else None
-                try:
-                    value = parse_cell(col, raw, zone)
-                except FieldError as exc:
-                    self.field_error(number, header, exc)
-                    continue
-                if value is None and col.required:
-                    self.error(number, header, "val.required")
-                    continue
-                if value is None and col.default is not None:
-                    value = col.default
-                values[col.name] = value
+            for index, col, header, name, simple, max_len in plan:
+                raw = cells[index]
+                if simple and type(raw) is str:
+                    value = raw.strip() or None
+                    if value is not None and max_len and len(value) > max_len:
+                        self.error(number, header, "val.too_long", max=max_len)
+                        continue
+                else:
+                    try:
+                        value = parse_cell(col, raw, zone)
+                    except FieldError as exc:
+                        self.field_error(number, header, exc)
+                        continue
+                if value is None:
+                    if col.required:
+                        self.error(number, header, "val.required")
+                        continue
+                    if col.default is not None:
+                        value = col.default
+                values[name] = value
             yearly: dict[str, float] = {}
             for index, year, header in self.yearly_columns:
                 raw = cells[index] if index < len(cells) else None
@@ -442,6 +461,26 @@ class _ImportJob:
 
     # -- the change plan -----------------------------------------------------------------------
 
+    def created_snapshot(self, row: _Row) -> dict[str, Any]:
+        """The audit view of a new row: its parsed values (refs are natural keys already)."""
+        out: dict[str, Any] = {}
+        zone = self.zone
+        for _index, col, _header in self.columns:
+            value = row.values.get(col.name)
+            if value is None or type(value) in _JSON_SCALARS or col.kind is Kind.OBJECTS:
+                out[col.name] = value
+            else:
+                out[col.name] = format_value(col, value, zone, native=True)
+        if self.spec.name == "vipnet-nodes" and "network" not in out:
+            out["network"] = row.values.get("network")
+        if self.spec.name == "attestations" and "valid_until" not in out:
+            out["valid_until"] = format_value(
+                self.spec.column("valid_until"), row.values.get("valid_until"), zone, native=True
+            )
+        if self.spec.yearly_attr and self.yearly_columns:
+            out[self.spec.yearly_attr] = row.yearly
+        return out
+
     def plan_changes(self, existing: Mapping[str, Mapping[str, Any]]) -> _Plan:
         spec = self.spec
         now = utcnow()
@@ -458,14 +497,31 @@ class _ImportJob:
             present.append(spec.column("valid_until"))
         plan = _Plan([], [], [], 0)
         reverse = _ReverseRefs(self.refs)
+        # (attribute, column name, natural key → id for references)
+        targets = [
+            (
+                col.target,
+                col.name,
+                {k: r["id"] for k, r in self.refs[col.ref].items()} if col.ref else None,
+            )
+            for col in present
+        ]
+        audit_defaults = {c.name: c.default for c in spec.columns if c.target in defaults}
+        # When every present column parses to a JSON scalar (text, numbers, booleans, keys),
+        # a new row's parsed values already are its audit snapshot.
+        values_are_snapshot = (
+            not self.yearly_columns
+            and present == [c for _, c, _ in self.columns]
+            and all(c.kind in _JSON_KINDS for c in present)
+        )
         for row in self.rows:
             attrs: dict[str, Any] = {}
-            for col in present:
-                value = row.values.get(col.name)
-                if col.kind is Kind.REF and value is not None:
-                    assert col.ref is not None
-                    value = self.refs[col.ref][str(value)]["id"]
-                attrs[col.target] = value
+            values = row.values
+            for target, name, ids in targets:
+                value = values.get(name)
+                if ids is not None and value is not None:
+                    value = ids[str(value)]
+                attrs[target] = value
             if spec.yearly_attr and self.yearly_columns:
                 attrs[spec.yearly_attr] = row.yearly
             key = str(row.values[spec.key])
@@ -475,9 +531,10 @@ class _ImportJob:
                 if spec.yearly_attr and spec.yearly_attr not in record:
                     record[spec.yearly_attr] = {}
                 plan.inserts.append(record)
-                plan.audit.append(
-                    (AuditAction.CREATE, key, None, snapshot(spec, record, reverse, self.zone))
-                )
+                after = row.values if values_are_snapshot else self.created_snapshot(row)
+                if audit_defaults:
+                    after = {**audit_defaults, **after}
+                plan.audit.append((AuditAction.CREATE, key, None, after))
                 continue
             changed = {}
             for attr, value in attrs.items():

@@ -387,6 +387,6 @@ class AuditEntry(Base):
     action: Mapped[str] = enum_col(choices.AuditAction)
     entity: Mapped[str] = mapped_column(String(64))
     entity_key: Mapped[str] = mapped_column(String(255))
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     source: Mapped[str | None] = mapped_column(String(1000))

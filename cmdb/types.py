@@ -22,6 +22,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
+        if value.tzinfo is dt.UTC:
+            return value
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} given where UTC is required")
         return value.astimezone(dt.UTC)

@@ -65,13 +65,13 @@ def test_export_into_an_empty_database_reproduces_it(
         path.write_bytes(render(header, records, "csv", kind))
         exported[kind] = (path, records)
     # Wipe and re-import: the exports alone rebuild the same CMDB.
-    from sqlalchemy import text
+    from sqlalchemy import delete
 
     from cmdb.models import Base
 
     with full_world.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(text(f'DELETE FROM "{table.name}"'))
+            conn.execute(delete(table))
     for kind, (path, _records) in exported.items():
         import_file(full_world, kind, path, actor=ACTOR, zone=ZONE)
     for kind, (_path, records) in exported.items():

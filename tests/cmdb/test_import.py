@@ -137,7 +137,7 @@ def test_russian_headers_and_dates_accepted(world: Engine, tmp_path: Path) -> No
     run(world, "attestations", path)
     with world.connect() as conn:
         row = conn.execute(select(AuditEntry.after).where(AuditEntry.action == "create")).all()
-    after = [r.after for r in row if r.after.get("number") == "АС-1"][0]
+    after = next(r.after for r in row if r.after.get("number") == "АС-1")
     assert after["issued_on"] == "2019-12-16"
     assert after["valid_until"] == "2022-12-16"  # default: re-attestation every 3 years
     assert after["scope"] == "regional_system"

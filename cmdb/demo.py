@@ -394,6 +394,25 @@ def _dc_devices(site: str) -> list[tuple[str, str, str, str]]:
     ]
 
 
+#: Share of nodes whose renewal is late or due within weeks (the rest were renewed on schedule).
+LAGGING_NODES: Final = 0.03
+
+
+def _key_dates(rng: random.Random, today: dt.date) -> tuple[dt.date, dt.date, dt.date]:
+    """(key set issued, key set valid until, certificate valid until) of a demo node.
+
+    Key sets are valid for 3 years, user certificates for 1 year; most nodes were renewed on
+    schedule, a few lag behind so the expiry calendar has something to show.
+    """
+    issued = today - dt.timedelta(days=rng.randint(30, 1000))
+    keys_until = issued + dt.timedelta(days=3 * 365)
+    if rng.random() < LAGGING_NODES:
+        cert_until = today + dt.timedelta(days=rng.randint(-20, 40))
+    else:
+        cert_until = today + dt.timedelta(days=rng.randint(100, 365))
+    return issued, keys_until, cert_until
+
+
 def _devices_and_nodes(
     data: DemoData, sites: list[_Site], rng: random.Random, addr: _Addresses, today: dt.date
 ) -> None:
@@ -411,8 +430,7 @@ def _devices_and_nodes(
         nonlocal node_number
         node_number += 1
         vipnet_id = f"0x07c4{node_number:04x}"
-        issued = today - dt.timedelta(days=rng.randint(20, 380))
-        keys_until = issued + dt.timedelta(days=365)
+        issued, keys_until, cert_until = _key_dates(rng, today)
         record = {
             "vipnet_id": vipnet_id,
             "network": 1988,
@@ -422,7 +440,7 @@ def _devices_and_nodes(
             "device": device,
             "keys_issued_on": issued,
             "keys_valid_until": keys_until,
-            "certificate_valid_until": keys_until + dt.timedelta(days=rng.choice((-30, 0, 90))),
+            "certificate_valid_until": cert_until,
             "enabled": True,
         }
         data.add("vipnet-nodes", record)
@@ -504,7 +522,7 @@ def _workstations(
         inventory += 1
         next_number += 1
         vipnet_id = f"0x07c4{next_number:04x}"
-        issued = today - dt.timedelta(days=rng.randint(20, 380))
+        issued, keys_until, cert_until = _key_dates(rng, today)
         clients.append(
             {
                 "vipnet_id": vipnet_id,
@@ -514,8 +532,8 @@ def _workstations(
                 "software_version": "4.4.2-14",
                 "device": None,
                 "keys_issued_on": issued,
-                "keys_valid_until": issued + dt.timedelta(days=365),
-                "certificate_valid_until": issued + dt.timedelta(days=365),
+                "keys_valid_until": keys_until,
+                "certificate_valid_until": cert_until,
                 "enabled": True,
             }
         )

@@ -62,6 +62,11 @@ CATALOG: dict[str, tuple[str, str]] = {
         "значение {value} вне диапазона {low}…{high}",
         "value {value} outside {low}…{high}",
     ),
+    "val.oid": (
+        "неверный OID {value!r}: ожидаются числа через точку (1.2.643.5.1.13.13.12.2.23.1)",
+        "bad OID {value!r}: dot-separated numbers expected (1.2.643.5.1.13.13.12.2.23.1)",
+    ),
+    "val.inn": ("неверный ИНН {value!r}: 10 или 12 цифр", "bad INN {value!r}: 10 or 12 digits"),
     "val.ip": ("не IP-адрес: {value!r}", "not an IP address: {value!r}"),
     "val.ref": ("не найден(а) {kind} с ключом {value!r}", "no {kind} with key {value!r}"),
     "val.ref_kind": (

@@ -92,6 +92,17 @@ SYNTHETIC = _bool("synthetic", "синтетические данные", aliase
 # --- cross-field rules -------------------------------------------------------------------------
 
 
+def _check_organization(values: dict[str, Any], refs: RefRows) -> Problems:
+    problems: Problems = []
+    oid = values.get("frmo_oid")
+    if oid and not re.fullmatch(r"[0-2](\.(0|[1-9]\d*))+", oid):
+        problems.append(("frmo_oid", FieldError("val.oid", value=oid)))
+    inn = values.get("inn")
+    if inn and not re.fullmatch(r"\d{10}|\d{12}", inn):
+        problems.append(("inn", FieldError("val.inn", value=inn)))
+    return problems
+
+
 def _check_device(values: dict[str, Any], refs: RefRows) -> Problems:
     problems: Problems = []
     platform = values.get("platform")
@@ -290,6 +301,7 @@ KINDS: Final[dict[str, KindSpec]] = {
                 Column("contact", "контакт", max_len=500, aliases=("контакты",)),
                 SYNTHETIC,
             ),
+            check=_check_organization,
         ),
         KindSpec(
             "sites",

@@ -12,6 +12,16 @@ from cmdb.cli.render import table
 from cmdb.i18n import fmt_datetime, t
 
 
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"не целое число: {text!r}") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError("должно быть не меньше 0")
+    return value
+
+
 def register_list(sub: Any) -> None:
     parser = sub.add_parser("list", help="список записей одного вида")
     parser.add_argument("kind", choices=KIND_NAMES, metavar="KIND")
@@ -23,7 +33,9 @@ def register_list(sub: Any) -> None:
         help="отбор по значению столбца (можно несколько раз)",
     )
     parser.add_argument("--columns", help="столбцы через запятую (по умолчанию первые шесть)")
-    parser.add_argument("--limit", type=int, default=50, help="не больше N строк (0 — все)")
+    parser.add_argument(
+        "--limit", type=_non_negative, default=50, help="не больше N строк (0 — все)"
+    )
     parser.set_defaults(handler=_list)
 
 
@@ -51,7 +63,7 @@ def register_audit(sub: Any) -> None:
     parser = sub.add_parser("audit", help="журнал аудита изменений")
     parser.add_argument("--kind", choices=KIND_NAMES, metavar="KIND")
     parser.add_argument("--key")
-    parser.add_argument("--limit", type=int, default=30)
+    parser.add_argument("--limit", type=_non_negative, default=30)
     parser.set_defaults(handler=_audit)
 
 

@@ -144,6 +144,7 @@ def test_list_show_delete_and_audit(world_cli: str, capsys: pytest.CaptureFixtur
     assert "FAP-0001" in out
     assert "DC-PRIMARY" not in out
     assert kontur(capsys, "list", "sites", "--where", "colour=red")[0] == 2
+    assert kontur(capsys, "list", "sites", "--limit", "-1")[0] == 2
     code, out, _ = kontur(capsys, "show", "channels", "CH-FAP-0001-1")
     assert code == 0
     assert "provider" in out

@@ -332,6 +332,17 @@ def test_numbers_ranges_and_ip(world: Engine, tmp_path: Path) -> None:
     assert_rejected(world, "devices", path, [f"{path}:2: mgmt_address: ", f"{path}:3: platform: "])
 
 
+def test_organization_oid_and_inn(world: Engine, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "org.csv",
+        "code,kind,short_name,full_name,frmo_oid,inn\n"
+        "MO-7,mo,ЦРБ 7,ЦРБ 7,1.2.643.5.1.13.13.12.2.23.7,2309012345\n"
+        "MO-8,mo,ЦРБ 8,ЦРБ 8,1.2.643..5,2309\n",
+    )
+    assert_rejected(world, "organizations", path, [f"{path}:3: frmo_oid: ", f"{path}:3: inn: "])
+
+
 def test_secret_in_snmp_profile_is_refused(world: Engine, tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -132,6 +132,24 @@ class ObjectKind(StrEnum):
     WORKSTATION = "workstation"
 
 
+class State(StrEnum):
+    """Observed state of a monitored object from one vantage point."""
+
+    UP = "up"
+    DOWN = "down"
+    DEGRADED = "degraded"
+    UNKNOWN = "unknown"
+
+
+class FailoverKind(StrEnum):
+    """What a failover event records."""
+
+    ON_BACKUP = "on_backup"  # the primary channel of a redundancy group is down, a backup carries
+    ON_PRIMARY = "on_primary"  # the primary is back
+    DC_RESERVE_ACTIVE = "dc_reserve_active"  # the service address answers from the reserve DC
+    DC_PRIMARY_ACTIVE = "dc_primary_active"  # ... and from the primary again
+
+
 class AuditAction(StrEnum):
     """What a change in the audit journal did."""
 
@@ -196,6 +214,15 @@ LABELS_RU: dict[str, str] = {
     "monthly": "ежемесячно",
     "quarterly": "ежеквартально",
     "yearly": "ежегодно",
+    # states
+    "up": "работает",
+    "down": "не работает",
+    "degraded": "с ухудшением",
+    "unknown": "нет данных",
+    "on_backup": "на резерве",
+    "on_primary": "на основном",
+    "dc_reserve_active": "работает резервный ЦОД",
+    "dc_primary_active": "работает основной ЦОД",
     # object kinds
     "site": "площадка",
     "device": "устройство",

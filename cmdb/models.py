@@ -369,6 +369,127 @@ class MaintenanceWindow(Timestamped, Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+# --- the status ledger ----------------------------------------------------------------------------
+
+
+class StatusTransition(Base):
+    """One state change of a monitored object seen from one vantage point (the status ledger).
+
+    Objects are named by kind and natural key, not by row id: the history outlives renames and
+    deletions in the CMDB. Append-only; uptime is computed from these rows exactly.
+    """
+
+    __tablename__ = "status_transition"
+    __table_args__ = (
+        enum_check("object_kind", choices.ObjectKind),
+        enum_check("state", choices.State),
+        Index(
+            "uq_status_transition_object_at",
+            "object_kind",
+            "object_key",
+            "vantage",
+            "at",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    object_kind: Mapped[str] = enum_col(choices.ObjectKind)
+    object_key: Mapped[str] = mapped_column(String(255))
+    vantage: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    state: Mapped[str] = enum_col(choices.State)
+    previous: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str | None] = mapped_column(String(1000))
+
+
+class ObjectState(Base):
+    """The current state of an object per vantage, with the debounce counters behind it."""
+
+    __tablename__ = "object_state"
+    __table_args__ = (
+        enum_check("object_kind", choices.ObjectKind),
+        enum_check("state", choices.State),
+        Index("uq_object_state_object", "object_kind", "object_key", "vantage", unique=True),
+    )
+
+    id: Mapped[intpk]
+    object_kind: Mapped[str] = enum_col(choices.ObjectKind)
+    object_key: Mapped[str] = mapped_column(String(255))
+    vantage: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = enum_col(choices.State)
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    fail_streak: Mapped[int] = mapped_column(Integer, default=0)
+    ok_streak: Mapped[int] = mapped_column(Integer, default=0)
+    degraded_streak: Mapped[int] = mapped_column(Integer, default=0)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class FailoverEvent(Base):
+    """A switch to a backup channel (or back), or between the primary and reserve DC."""
+
+    __tablename__ = "failover_event"
+    __table_args__ = (
+        enum_check("kind", choices.FailoverKind),
+        Index("ix_failover_event_site_at", "site_key", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    site_key: Mapped[str] = mapped_column(String(64))
+    redundancy_group: Mapped[str | None] = mapped_column(String(64))
+    vantage: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = enum_col(choices.FailoverKind)
+    active_channel: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(500))
+
+
+class CollectorRun(Base):
+    """A collector's life per vantage: when it started and when it last finished a cycle.
+
+    On start, a collector whose previous run of the same vantage went silent records the gap
+    as ``unknown`` for every object it was watching: a gap is never counted as up.
+    """
+
+    __tablename__ = "collector_run"
+
+    id: Mapped[intpk]
+    vantage: Mapped[str] = mapped_column(String(64), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_cycle_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AgentToken(Timestamped, Base):
+    """A per-node token a ``kontur-agent`` presents; only its SHA-256 is stored."""
+
+    __tablename__ = "agent_token"
+    __table_args__ = (enum_check("object_kind", choices.ObjectKind),)
+
+    name: Mapped[code_str] = mapped_column(unique=True)
+    object_kind: Mapped[str] = enum_col(choices.ObjectKind)
+    object_key: Mapped[str] = mapped_column(String(255))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AgentHeartbeat(Base):
+    """The latest heartbeat of each agent (what it reported, when it was received)."""
+
+    __tablename__ = "agent_heartbeat"
+
+    id: Mapped[intpk]
+    token_name: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 # --- audit --------------------------------------------------------------------------------------
 
 

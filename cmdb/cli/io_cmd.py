@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cmdb.cli.context import CliContext, CommandError
+from cmdb.cli.special_imports import SPECIAL_IMPORTS
 from cmdb.i18n import t
 
 #: Kept in step with cmdb.kinds.KINDS (checked by a test) so registering stays import-light.
@@ -25,10 +26,16 @@ def register_import(sub: Any) -> None:
         description="Загрузка записей одного вида из файла. При любой ошибке не записывается "
         "ничего, а все ошибки выводятся как ФАЙЛ:СТРОКА: СТОЛБЕЦ: причина.",
     )
-    parser.add_argument("kind", choices=KIND_NAMES, metavar="KIND", help=", ".join(KIND_NAMES))
+    names = (*KIND_NAMES, *SPECIAL_IMPORTS)
+    parser.add_argument("kind", choices=names, metavar="KIND", help=", ".join(names))
     parser.add_argument("file", type=Path, metavar="FILE")
     parser.add_argument(
         "--dry-run", action="store_true", help="проверить и показать итог, не записывая"
+    )
+    parser.add_argument(
+        "--apply",
+        action="store_true",
+        help="vipnet-iplir, vipnet-nodename: применить расхождения (по умолчанию только отчёт)",
     )
     parser.add_argument(
         "--encoding", help="кодировка CSV (по умолчанию UTF-8 или cp1251 — определяется)"
@@ -51,6 +58,13 @@ def register_export(sub: Any) -> None:
 
 
 def _import(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.kind in SPECIAL_IMPORTS:
+        import importlib
+
+        module, _, function = SPECIAL_IMPORTS[args.kind].partition(":")
+        handler = getattr(importlib.import_module(module), function)
+        code: int = handler(args, ctx)
+        return code
     from cmdb.errors import ImportFailed
     from cmdb.importer import import_file
 

@@ -15,6 +15,7 @@ from cmdb.cli.io_cmd import KIND_NAMES
 from cmdb.cli.main import main
 from cmdb.db import make_engine
 from cmdb.kinds import KINDS
+from cmdb.migrate import head_revision
 from cmdb.models import AuditEntry, Site, Workstation
 from tests.factories import make_world
 
@@ -244,4 +245,5 @@ def test_console_script_runs(cli_env: str) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "0001" in result.stdout
+    head = head_revision()
+    assert result.stdout.rstrip().endswith(f": {head} (head {head})")

@@ -157,6 +157,7 @@ class AuditAction(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     IMPORT = "import"
+    DENY = "deny"  # a refused attempt, e.g. an agent presenting an unknown or revoked token
 
 
 #: Russian labels users see and may type; keyed by enum value.

@@ -19,6 +19,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The audit journal also records refused attempts (action 'deny').
+    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_audit_entry_action_valid"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_audit_entry_action_valid"),
+            "action IN ('create', 'update', 'delete', 'import', 'deny')",
+        )
 
     op.create_table(
         "agent_heartbeat",
@@ -141,6 +148,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Refused attempts cannot be represented before this revision.
+    op.execute("DELETE FROM audit_entry WHERE action = 'deny'")
+    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_audit_entry_action_valid"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_audit_entry_action_valid"),
+            "action IN ('create', 'update', 'delete', 'import')",
+        )
 
     with op.batch_alter_table("status_transition", schema=None) as batch_op:
         batch_op.drop_index("uq_status_transition_object_at")

@@ -420,9 +420,10 @@ class ObjectState(Base):
     vantage: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = enum_col(choices.State)
     since: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    fail_streak: Mapped[int] = mapped_column(Integer, default=0)
-    ok_streak: Mapped[int] = mapped_column(Integer, default=0)
-    degraded_streak: Mapped[int] = mapped_column(Integer, default=0)
+    #: The raw result of the latest observations and how many in a row gave it, from when.
+    candidate: Mapped[str | None] = mapped_column(String(16))
+    streak: Mapped[int] = mapped_column(Integer, default=0)
+    streak_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 

@@ -247,3 +247,29 @@ def test_console_script_runs(cli_env: str) -> None:
     assert result.returncode == 0, result.stderr
     head = head_revision()
     assert result.stdout.rstrip().endswith(f": {head} (head {head})")
+
+
+def test_status_events_import_and_status_history(
+    world_cli: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "object_kind,object_key,vantage,at,state\n"
+        "channel,CH-FAP-0001-1,zabbix,01.10.2026 10:00,up\n"
+        "channel,CH-FAP-0001-1,zabbix,01.10.2026 12:30,down\n",
+        encoding="utf-8",
+    )
+    code, out, _ = kontur(capsys, "import", "status-events", str(path))
+    assert code == 0
+    assert "создано 2" in out
+    code, out, _ = kontur(capsys, "status", "--kind", "channel", "--key", "CH-FAP-0001-1")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[2].split()[:2] == ["01.10.2026", "12:30:00"]  # newest first, Moscow time
+    assert "не работает" in lines[2]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("object_kind,object_key,vantage,at,state\nchannel,NOPE,z,x,up\n", "utf-8")
+    code, _out, err = kontur(capsys, "import", "status-events", str(bad))
+    assert code == 1
+    assert f"{bad}:2: object_key: " in err
+    assert kontur(capsys, "status", "--key", "X")[0] == 2

@@ -97,9 +97,9 @@ def upgrade() -> None:
         sa.Column("vantage", sa.String(length=64), nullable=False),
         sa.Column("state", sa.String(length=8), nullable=False),
         sa.Column("since", cmdb.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("fail_streak", sa.Integer(), nullable=False),
-        sa.Column("ok_streak", sa.Integer(), nullable=False),
-        sa.Column("degraded_streak", sa.Integer(), nullable=False),
+        sa.Column("candidate", sa.String(length=16), nullable=True),
+        sa.Column("streak", sa.Integer(), nullable=False),
+        sa.Column("streak_started_at", cmdb.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_seen_at", cmdb.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("detail", sa.JSON(none_as_null=True), nullable=True),
         sa.CheckConstraint(

@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= 1.0
+DURATION ?=
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: setup deps demo test test-sqlite test-postgres check bench clean help
@@ -26,8 +27,11 @@ $(STAMP): pyproject.toml constraints.txt | deps
 
 setup: $(STAMP)
 
+# The main job: the CMDB (migrated, demo region loaded if empty, summary), then the live lab:
+# simulated routers and coordinators, agents and the collector until Ctrl-C (or DURATION s).
 demo: setup
 	$(BIN)/kontur demo run --scale $(SCALE)
+	$(BIN)/kontur lab run $(if $(DURATION),--duration $(DURATION))
 
 test: setup
 	@$(MAKE) --no-print-directory test-sqlite

@@ -33,8 +33,8 @@ from cmdb.models import Channel, Device, Site
 
 logger = logging.getLogger(__name__)
 
-#: Roles the lab simulates (servers and UPSes are not polled in the demo).
-SIMULATED_ROLES = (DeviceRole.ROUTER.value, DeviceRole.VIPNET_COORDINATOR.value)
+#: Every role is simulated: routers and coordinators carry the channels, the rest answer SNMP.
+SIMULATED_ROLES = tuple(role.value for role in DeviceRole)
 IF_OPER_STATUS = "1.3.6.1.2.1.2.2.1.8"
 UDP_DOMAIN = "1.3.6.1.6.1.1"
 
@@ -110,9 +110,21 @@ def lab_inventory(engine: Engine) -> tuple[list[LabDevice], list[LabChannel]]:
     return devices, channels
 
 
-def snmprec(device: LabDevice) -> str:
+#: ifIndex numbers per simulated device. snmpsim's write cache is keyed by OID across all
+#: devices, so each device numbers its interfaces in a range of its own (as a chassis would).
+IF_INDEX_STRIDE = 16
+
+
+def if_index(device_no: int, position: int) -> int:
+    """The ifIndex of the ``position``-th (0-based) interface of device number ``device_no``."""
+    return device_no * IF_INDEX_STRIDE + position + 1
+
+
+def snmprec(device: LabDevice, device_no: int = 0) -> str:
     """The simulated MIB of one device (sorted by OID, as snmpsim requires)."""
     ifaces = [*device.interfaces, "lo"]
+    if len(ifaces) > IF_INDEX_STRIDE:
+        raise LabError(f"{device.name}: more than {IF_INDEX_STRIDE} interfaces")
     rows: list[tuple[tuple[int, ...], str]] = []
 
     def add(oid: str, tag: str, value: str) -> None:
@@ -126,7 +138,8 @@ def snmprec(device: LabDevice) -> str:
     add("1.3.6.1.2.1.1.3.0", "67:numeric", "rate=100,initial=1000")
     add("1.3.6.1.2.1.1.5.0", "4", device.name)
     add("1.3.6.1.2.1.2.1.0", "2", str(len(ifaces)))
-    for index, name in enumerate(ifaces, start=1):
+    for position, name in enumerate(ifaces):
+        index = if_index(device_no, position)
         add(f"1.3.6.1.2.1.2.2.1.2.{index}", "4", name)
         add(f"{IF_OPER_STATUS}.{index}", "2:writecache", "value=1")
         add(f"1.3.6.1.2.1.2.2.1.10.{index}", "65:numeric", "rate=20000,wrap=1")
@@ -161,7 +174,7 @@ class Lab:
         (self.data_dir / self.community).mkdir(parents=True)
         self.devices = list(devices)
         for index, device in enumerate(self.devices):
-            self._file(index).write_text(snmprec(device), encoding="ascii")
+            self._file(index).write_text(snmprec(device, index), encoding="ascii")
         (self.directory / "cache").mkdir(exist_ok=True)
         for path in (self.directory, self.data_dir, self.data_dir / self.community,
                      self.directory / "cache"):  # fmt: skip
@@ -233,10 +246,11 @@ class Lab:
         The value lives in snmpsimd's write cache (the ``writecache`` variation), so the lab
         changes it the way an operator's tool would: an SNMP SET to the device's address.
         """
-        lab_device = next((d for d in self.devices if d.name == device), None)
-        if lab_device is None:
+        number = next((i for i, d in enumerate(self.devices) if d.name == device), None)
+        if number is None:
             raise LabError(f"{device}: не моделируется в лаборатории")
-        if_index = [*lab_device.interfaces, "lo"].index(interface) + 1
+        lab_device = self.devices[number]
+        index = if_index(number, [*lab_device.interfaces, "lo"].index(interface))
         snmpset = shutil.which("snmpset")
         if snmpset is None:
             raise LabError("snmpset не найден: apt-get install snmp")
@@ -252,7 +266,7 @@ class Lab:
                 "2",
                 "-Oqv",
                 f"{lab_device.host}:{self.port}",
-                f"{IF_OPER_STATUS}.{if_index}",
+                f"{IF_OPER_STATUS}.{index}",
                 "i",
                 "1" if up else "2",
             ],

@@ -196,7 +196,7 @@ class Collector:
         engine: Engine,
         settings: CollectorSettings,
         poller: DevicePoller,
-        prober: AddressProber,
+        prober: AddressProber | None,
         *,
         listeners: Iterable[CycleListener] = (),
         clock: Callable[[], dt.datetime] = utcnow,
@@ -233,11 +233,13 @@ class Collector:
         targets = await asyncio.to_thread(load_targets, self.engine)
         self.targets = targets
         polled = [d for d in targets.devices if d.host]
-        addresses = sorted({ch.address for ch in targets.channels if ch.address})
-        device_results, probe_results = await asyncio.gather(
-            asyncio.gather(*(self._poll(d) for d in polled)),
-            asyncio.gather(*(self._probe(a) for a in addresses)),
+        addresses = (
+            sorted({ch.address for ch in targets.channels if ch.address}) if self.prober else []
         )
+        # SNMP first, ICMP after: RTT and loss are timed by this event loop, and a loop busy
+        # decoding thousands of SNMP replies would answer late and report loss that isn't there.
+        device_results = await asyncio.gather(*(self._poll(d) for d in polled))
+        probe_results = await asyncio.gather(*(self._probe(a) for a in addresses))
         now = self.clock()
         devices = {r.name: r for r in device_results}
         probes = {r.address: r for r in probe_results}
@@ -287,6 +289,7 @@ class Collector:
             return DeviceResult(device.name, False, error=type(exc).__name__)
 
     async def _probe(self, address: str) -> ProbeResult:
+        assert self.prober is not None
         try:
             return await self.prober.probe(address)
         except Exception as exc:  # same: counted, logged, the cycle goes on

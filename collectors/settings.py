@@ -21,6 +21,8 @@ class Debounce(BaseModel):
 class SnmpSettings(BaseModel):
     """SNMP polling limits."""
 
+    #: UDP port of the agents (161; the demo lab uses another when not run as root).
+    port: int = Field(default=161, ge=1, le=65535)
     timeout_s: float = Field(default=1.0, gt=0, le=30)
     retries: int = Field(default=1, ge=0, le=5)
     max_in_flight: int = Field(default=256, ge=1, le=10_000)
@@ -32,7 +34,9 @@ class SnmpSettings(BaseModel):
 class IcmpSettings(BaseModel):
     """ICMP probing: several packets per probe, so loss and RTT are measured, not guessed."""
 
-    packets: int = Field(default=5, ge=1, le=50)
+    #: Off: channels are judged by their interfaces over SNMP only (e.g. no ICMP rights here).
+    enabled: bool = True
+    packets: int = Field(default=5, ge=2, le=50)
     interval_s: float = Field(default=0.2, gt=0, le=5)
     timeout_s: float = Field(default=1.0, gt=0, le=10)
     degraded_loss_pct: float = Field(default=20.0, ge=0, le=100)

@@ -56,6 +56,7 @@ check: setup
 	$(BIN)/lint-imports
 
 bench: setup
+	$(BIN)/python bench/snmp_poll.py
 	$(BIN)/python bench/import_awp.py
 	@if $(BIN)/python scripts/pg_reachable.py "$(PG_TEST_URL)"; then \
 		$(BIN)/python bench/import_awp.py --database-url "$(PG_TEST_URL)"; fi

@@ -8,27 +8,9 @@ import time
 from collectors.icmp import IcmpError, Pinger
 from collectors.runner import DeviceResult, ProbeResult
 from collectors.settings import IcmpSettings
-from collectors.snmp.errors import SnmpError
+from collectors.snmp.errors import SnmpError, error_kind
 from collectors.snmp.poller import DeviceRef, SnmpPoller
 from collectors.targets import DeviceTarget
-
-
-def error_category(text: str | None) -> str | None:
-    """A short, low-cardinality name for a poll error (metric label, counts)."""
-    if not text:
-        return None
-    lower = text.lower()
-    for needle, name in (
-        ("timeout", "timeout"),
-        ("timed out", "timeout"),
-        ("auth", "auth"),
-        ("decode", "decode"),
-        ("credential", "config"),
-        ("profile", "config"),
-    ):
-        if needle in lower:
-            return name
-    return "error"
 
 
 class SnmpDevicePoller:
@@ -51,14 +33,14 @@ class SnmpDevicePoller:
             result = await self.poller.poll(ref, device.interfaces)
         except SnmpError as exc:  # configuration problems: no credential profile, no plan
             return DeviceResult(
-                device.name, False, error=error_category(str(exc)) or "config",
+                device.name, False, error=error_kind(exc),
                 duration_s=time.perf_counter() - start,
             )  # fmt: skip
         return DeviceResult(
             name=device.name,
             reachable=result.reachable,
             interfaces={name: st.oper_up for name, st in result.interfaces.items()},
-            error=error_category(result.error),
+            error=result.error_kind if result.error else None,
             duration_s=time.perf_counter() - start,
         )
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from pyasn1.error import PyAsn1Error  # type: ignore[import-untyped]  # no stubs; pysnmp's base
+from pyasn1.error import PyAsn1Error  # no stubs; pysnmp's base
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_SHA,

@@ -95,7 +95,7 @@ def test_real_net_snmp_response_decodes_to_typed_values() -> None:
     }
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(VARBINDS, st.integers(-(2**31), 2**31 - 1))
 def test_encode_then_decode_gives_the_same_varbinds(
     varbinds: list[tuple[str, SnmpValue]], request_id: int
@@ -106,6 +106,7 @@ def test_encode_then_decode_gives_the_same_varbinds(
     assert list(message.pdu.varbinds) == varbinds
 
 
+@settings(deadline=None)
 @given(st.integers(ber.REQUEST_ID_MIN, ber.REQUEST_ID_MAX), st.lists(OIDS, min_size=1, max_size=8))
 def test_template_patches_only_the_request_id(request_id: int, oids: list[str]) -> None:
     template = ber.RequestTemplate(b"community", oids)
@@ -126,13 +127,13 @@ def test_getnext_request_carries_its_own_tag() -> None:
     assert ber.decode_message(packet).pdu.tag == ber.GET_NEXT_REQUEST
 
 
-@settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=600))
 def test_arbitrary_bytes_never_raise_anything_but_decode_error(data: bytes) -> None:
     decodes_or_rejects(data)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(VARBINDS)
 def test_every_truncation_of_a_valid_response_is_rejected(
     varbinds: list[tuple[str, SnmpValue]],
@@ -143,7 +144,7 @@ def test_every_truncation_of_a_valid_response_is_rejected(
             ber.decode_message(data[:cut])
 
 
-@settings(max_examples=1000)
+@settings(max_examples=500, deadline=None)
 @given(
     VARBINDS,
     st.lists(

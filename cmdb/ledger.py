@@ -160,6 +160,8 @@ class Ledger:
     tracked: dict[tuple[str, str], Tracked] = field(default_factory=dict)
     failover: dict[tuple[str, str], FailoverState] = field(default_factory=dict)
     run_id: int | None = None
+    #: (site code, site kind) of the DC answering at the service address, as last seen.
+    active_dc: tuple[str, str] | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -196,7 +198,11 @@ class Ledger:
                 .where(FailoverEvent.vantage == self.vantage)
                 .order_by(FailoverEvent.id)
             ).mappings():
-                if row["kind"] in (FailoverKind.ON_BACKUP.value, FailoverKind.ON_PRIMARY.value):
+                if row["kind"] == FailoverKind.DC_RESERVE_ACTIVE.value:
+                    self.active_dc = (row["site_key"], "dc_reserve")
+                elif row["kind"] == FailoverKind.DC_PRIMARY_ACTIVE.value:
+                    self.active_dc = (row["site_key"], "dc_primary")
+                elif row["kind"] in (FailoverKind.ON_BACKUP.value, FailoverKind.ON_PRIMARY.value):
                     self.failover[(row["site_key"], row["redundancy_group"] or "")] = FailoverState(
                         on_backup=row["kind"] == FailoverKind.ON_BACKUP.value,
                         active_channel=row["active_channel"],
@@ -372,6 +378,32 @@ class Ledger:
                     ],
                 )
         return events
+
+    def detect_dc_switch(self, site: str, site_kind: str, at: dt.datetime) -> FailoverEvent | None:
+        """Record a switch between the primary and the reserve DC, seen at the service address.
+
+        ``site``/``site_kind`` are where the host answering at the service address stands.
+        The first observation only sets the baseline (no event) unless the reserve is active.
+        """
+        if site_kind not in ("dc_primary", "dc_reserve"):
+            return None
+        previous = self.active_dc
+        self.active_dc = (site, site_kind)
+        if previous is not None and previous[1] == site_kind:
+            return None
+        if previous is None and site_kind == "dc_primary":
+            return None
+        kind = (
+            FailoverKind.DC_RESERVE_ACTIVE if site_kind == "dc_reserve"
+            else FailoverKind.DC_PRIMARY_ACTIVE
+        )  # fmt: skip
+        event = {
+            "site_key": site, "redundancy_group": None, "vantage": self.vantage, "at": at,
+            "kind": kind.value, "active_channel": None, "detail": "service address",
+        }  # fmt: skip
+        with self.engine.begin() as conn:
+            bulk_insert(conn, FailoverEvent.__table__, [event])  # type: ignore[arg-type]
+        return FailoverEvent(**event)
 
     def on_backup(self) -> dict[tuple[str, str], FailoverState]:
         """Current failover state per (site, redundancy group)."""

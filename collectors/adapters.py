@@ -8,9 +8,13 @@ import time
 from collectors.icmp import IcmpError, Pinger
 from collectors.runner import DeviceResult, ProbeResult
 from collectors.settings import IcmpSettings
+from collectors.snmp.client import FastSnmpClient
 from collectors.snmp.errors import SnmpError, error_kind
 from collectors.snmp.poller import DeviceRef, SnmpPoller
+from collectors.snmp.types import OctetString, SnmpTarget
 from collectors.targets import DeviceTarget
+
+SYS_NAME = "1.3.6.1.2.1.1.5.0"
 
 
 class SnmpDevicePoller:
@@ -67,3 +71,18 @@ class IcmpAddressProber:
         return ProbeResult(
             address, result.loss_pct, result.rtt_avg_ms, duration_s=time.perf_counter() - start
         )
+
+
+class SnmpServiceLocator:
+    """Reads sysName at the service address: the host answering there is a CMDB device."""
+
+    def __init__(self, client: FastSnmpClient, port: int = 161) -> None:
+        self.client = client
+        self.port = port
+
+    async def identify(self, host: str, credential: str) -> str | None:
+        result = await self.client.get(SnmpTarget(host, self.port, credential), [SYS_NAME])
+        value = result.values.get(SYS_NAME)
+        if not result.ok or not isinstance(value, OctetString):
+            return None
+        return value.text().strip() or None

@@ -75,6 +75,15 @@ class LedgerCollector(PromCollector):
             for site in sorted({ch.site for ch in targets.channels}):
                 current = ledger.state_of("site", site)
                 site_state.add_metric([site, vantage], {s.value: s is current for s in State})
+        if ledger.active_dc is not None:
+            active = GaugeMetricFamily(
+                "kontur_dc_active",
+                "The DC answering at the regional service address (1 for the active one).",
+                labels=["site", "role", "vantage"],
+            )
+            site, kind = ledger.active_dc
+            active.add_metric([site, kind.removeprefix("dc_"), vantage], 1.0)
+            yield active
         for (site, group), state in sorted(ledger.on_backup().items()):
             on_backup.add_metric(
                 [site, group, state.active_channel or "", vantage], 1.0 if state.on_backup else 0.0

@@ -64,6 +64,12 @@ class AddressProber(Protocol):
     async def probe(self, address: str) -> ProbeResult: ...
 
 
+class ServiceLocator(Protocol):
+    """Names the host answering at the regional service address (its sysName)."""
+
+    async def identify(self, host: str, credential: str) -> str | None: ...
+
+
 class CycleListener(Protocol):
     """Told about each finished cycle (metrics)."""
 
@@ -200,7 +206,9 @@ class Collector:
         *,
         listeners: Iterable[CycleListener] = (),
         clock: Callable[[], dt.datetime] = utcnow,
+        locator: ServiceLocator | None = None,
     ) -> None:
+        self.locator = locator
         self.engine = engine
         self.settings = settings
         self.poller = poller
@@ -240,11 +248,20 @@ class Collector:
         # decoding thousands of SNMP replies would answer late and report loss that isn't there.
         device_results = await asyncio.gather(*(self._poll(d) for d in polled))
         probe_results = await asyncio.gather(*(self._probe(a) for a in addresses))
+        answering = await self._locate_service()
         now = self.clock()
         devices = {r.name: r for r in device_results}
         probes = {r.address: r for r in probe_results}
         observations = derive_observations(targets, devices, probes, now, self.settings)
         transitions, failovers = await asyncio.to_thread(self._record, targets, observations, now)
+        if answering is not None:
+            site = next((d.site for d in targets.devices if d.name == answering), None)
+            if site is not None:
+                event = await asyncio.to_thread(
+                    self.ledger.detect_dc_switch, site, targets.site_kinds.get(site, ""), now
+                )
+                if event is not None:
+                    failovers.append(event)
         errors: dict[str, int] = {}
         failures = [r.error for r in device_results] + [r.error for r in probe_results]
         for error in failures:
@@ -280,6 +297,16 @@ class Collector:
         transitions += self.ledger.expire_silent(now)
         self.ledger.cycle_done(now)
         return transitions, failovers
+
+    async def _locate_service(self) -> str | None:
+        host, credential = self.settings.dc_service_host, self.settings.dc_service_credential
+        if self.locator is None or not host or not credential:
+            return None
+        try:
+            return await self.locator.identify(host, credential)
+        except Exception:  # counted as no answer; the cycle goes on
+            logger.exception("service address %s: identification failed", host)
+            return None
 
     async def _poll(self, device: DeviceTarget) -> DeviceResult:
         try:

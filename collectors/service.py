@@ -15,7 +15,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from collectors.adapters import IcmpAddressProber, SnmpDevicePoller
+from collectors.adapters import IcmpAddressProber, SnmpDevicePoller, SnmpServiceLocator
 from collectors.icmp import Pinger
 from collectors.metrics import register_metrics
 from collectors.runner import Collector
@@ -64,6 +64,7 @@ async def running_collector(
             settings,
             SnmpDevicePoller(poller, settings.snmp.port),
             IcmpAddressProber(pinger, settings.icmp) if settings.icmp.enabled else None,
+            locator=SnmpServiceLocator(client, settings.snmp.port),
         )
         register_metrics(registry, collector)
         runner: web.AppRunner | None = None

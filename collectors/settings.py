@@ -67,3 +67,7 @@ class CollectorSettings(BaseSettings):
     debounce_site: Debounce = Debounce(down_after=1, up_after=1)
     snmp: SnmpSettings = SnmpSettings()
     icmp: IcmpSettings = IcmpSettings()
+    #: The regional service address (a VIP that moves between the DCs): which DC answers there
+    #: is learnt from the sysName of the host answering SNMP at it (a device in the CMDB).
+    dc_service_host: str | None = None
+    dc_service_credential: str | None = None

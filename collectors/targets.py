@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, aliased
@@ -78,6 +79,8 @@ class Targets:
     nodes: tuple[NodeTarget, ...]
     sites: tuple[str, ...]
     heartbeats: tuple[Heartbeat, ...]
+    #: site code → kind, for the sites devices stand at
+    site_kinds: Mapping[str, str] = field(default_factory=dict)
 
 
 def load_targets(engine: Engine) -> Targets:
@@ -147,11 +150,12 @@ def load_targets(engine: Engine) -> Targets:
                 .order_by(VipnetNode.vipnet_id)
             )
         ]
-        sites = tuple(
-            session.scalars(
-                select(Site.code).where(Site.status == SiteStatus.ACTIVE.value).order_by(Site.code)
-            )
+        site_kinds = dict(
+            session.execute(
+                select(Site.code, Site.kind).where(Site.status == SiteStatus.ACTIVE.value)
+            ).tuples()
         )
+        sites = tuple(sorted(site_kinds))
         heartbeats = []
         for token, beat in session.execute(
             select(AgentToken, AgentHeartbeat)
@@ -168,4 +172,6 @@ def load_targets(engine: Engine) -> Targets:
                     active if isinstance(active, bool) else None,
                 )
             )
-    return Targets(tuple(devices), tuple(channels), tuple(nodes), sites, tuple(heartbeats))
+    return Targets(
+        tuple(devices), tuple(channels), tuple(nodes), sites, tuple(heartbeats), site_kinds
+    )

@@ -150,11 +150,12 @@ def load_targets(engine: Engine) -> Targets:
                 .order_by(VipnetNode.vipnet_id)
             )
         ]
-        site_kinds = dict(
-            session.execute(
+        site_kinds: dict[str, str] = {
+            code: kind
+            for code, kind in session.execute(
                 select(Site.code, Site.kind).where(Site.status == SiteStatus.ACTIVE.value)
-            ).tuples()
-        )
+            )
+        }
         sites = tuple(sorted(site_kinds))
         heartbeats = []
         for token, beat in session.execute(

@@ -491,6 +491,67 @@ class AgentHeartbeat(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+# --- calendars and notifications --------------------------------------------------------------
+
+
+class EvidenceSource(StrEnum):
+    """Who attached the evidence of a control-point occurrence (move to :mod:`cmdb.choices`)."""
+
+    USER = "user"
+    GENERATED = "generated"
+
+
+class NotifyChannel(StrEnum):
+    """Where a notification goes (move to :mod:`cmdb.choices`)."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class ControlPointEvidence(Timestamped, Base):
+    """The evidence (an act, a report) that one occurrence of a control point is done.
+
+    An occurrence is named by its reporting period's first day; a one-off point, which has no
+    period, by its due date (both stored in ``period_start``). ``due_date`` keeps the due date the
+    occurrence had when the evidence was attached.
+    """
+
+    __tablename__ = "control_point_evidence"
+    __table_args__ = (
+        enum_check("source", EvidenceSource),
+        Index(
+            "uq_control_point_evidence_occurrence", "control_point_id", "period_start", unique=True
+        ),
+    )
+
+    control_point_id: Mapped[int] = mapped_column(
+        ForeignKey("control_point.id", ondelete="RESTRICT")
+    )
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    attached_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attached_by: Mapped[str] = mapped_column(String(128))
+    document: Mapped[str] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = enum_col(EvidenceSource, default=EvidenceSource.USER)
+
+
+class NotificationSent(Base):
+    """A notification delivered over one channel; its key is never sent there again."""
+
+    __tablename__ = "notification_sent"
+    __table_args__ = (
+        enum_check("channel", NotifyChannel),
+        Index("uq_notification_sent_key_channel", "key", "channel", unique=True),
+    )
+
+    id: Mapped[intpk]
+    key: Mapped[str] = mapped_column(String(512))
+    channel: Mapped[str] = enum_col(NotifyChannel)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
 # --- audit --------------------------------------------------------------------------------------
 
 

@@ -5,18 +5,120 @@ Built in ``main()`` and passed down; nothing here runs at import time.
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from cmdb.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/kontur.db"
+
+
+def _split_list(value: Any) -> Any:
+    """``a, b`` or a JSON list ``["a", "b"]`` from the environment → a list of strings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class NotifySettings(BaseModel):
+    """Notifications (``KONTUR_NOTIFY__*``) and the calendar thresholds they share with the screens.
+
+    E-mail goes out when ``smtp_host`` is set, the webhook when ``webhook_url`` is set. Passwords
+    and tokens are :class:`SecretStr`: never printed, logged or written to the database.
+    """
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str | None = None
+    #: Recipients: ``a@example.org, b@example.org`` (or a JSON list).
+    smtp_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    #: A CA bundle to trust for STARTTLS besides the system's (e.g. the MIAC's own CA).
+    smtp_ca_file: Path | None = None
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    webhook_url: str | None = None
+    webhook_token: SecretStr | None = None
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    #: Days before an expiry that start the «expiring» states, e.g. ``90,30,7``.
+    expiry_days: Annotated[tuple[int, ...], NoDecode] = (90, 30, 7)
+    #: A control-point occurrence is «due» from this many days before its due date.
+    due_soon_days: int = Field(default=7, ge=0, le=366)
+    #: An outage (a ``down`` period of an object from one vantage) this long is notified.
+    outage_minutes: int = Field(default=30, ge=1, le=525_600)
+    #: Overdue control points and outages are looked for this many days back.
+    lookback_days: int = Field(default=30, ge=1, le=36_600)
+
+    @field_validator("smtp_to", "expiry_days", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("smtp_to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address or any(c.isspace() for c in address):
+                raise ValueError(f"not an e-mail address: {address!r}")
+        return value
+
+    @field_validator("expiry_days")
+    @classmethod
+    def _thresholds(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value:
+            raise ValueError("at least one threshold is needed, e.g. 90,30,7")
+        if any(days < 1 or days > 3660 for days in value):
+            raise ValueError("thresholds are whole days between 1 and 3660")
+        if len(set(value)) != len(value):
+            raise ValueError("thresholds must differ")
+        return tuple(sorted(value, reverse=True))
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("the webhook URL must be http:// or https:// with a host")
+        return value
+
+    @model_validator(mode="after")
+    def _email_complete(self) -> NotifySettings:
+        if self.smtp_host and (not self.smtp_from or not self.smtp_to):
+            raise ValueError("e-mail needs KONTUR_NOTIFY__SMTP_FROM and KONTUR_NOTIFY__SMTP_TO")
+        if self.smtp_password is not None and not self.smtp_user:
+            raise ValueError("KONTUR_NOTIFY__SMTP_PASSWORD is set without KONTUR_NOTIFY__SMTP_USER")
+        return self
+
+    @property
+    def email_enabled(self) -> bool:
+        """Whether e-mail notifications are configured."""
+        return bool(self.smtp_host)
+
+    @property
+    def webhook_enabled(self) -> bool:
+        """Whether webhook notifications are configured."""
+        return bool(self.webhook_url)
 
 
 class CmdbSettings(BaseSettings):
@@ -39,6 +141,7 @@ class CmdbSettings(BaseSettings):
         default=None, description="who the audit journal names for CLI changes (default: OS user)"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @field_validator("database_url")
     @classmethod

@@ -150,12 +150,14 @@ def load_targets(engine: Engine) -> Targets:
                 .order_by(VipnetNode.vipnet_id)
             )
         ]
-        site_kinds: dict[str, str] = {
-            code: kind
-            for code, kind in session.execute(
+        # .all(): a Result has .keys(), so dict() would take it for a mapping
+        site_kinds: dict[str, str] = dict(
+            session.execute(
                 select(Site.code, Site.kind).where(Site.status == SiteStatus.ACTIVE.value)
             )
-        }
+            .tuples()
+            .all()
+        )
         sites = tuple(sorted(site_kinds))
         heartbeats = []
         for token, beat in session.execute(

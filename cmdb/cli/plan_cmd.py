@@ -10,6 +10,9 @@ from cmdb.cli.context import CliContext, CommandError
 from cmdb.cli.render import table
 from cmdb.i18n import fmt_date
 
+#: Statuses of control-point occurrences (cmdb.calendars.CpStatus), for argparse.
+STATUSES = ("upcoming", "due", "overdue", "done")
+
 
 def _date(text: str) -> dt.date:
     from cmdb.fields import FieldError, parse_date
@@ -27,6 +30,16 @@ def register_schedule(sub: Any) -> None:
     parser.add_argument("--from", dest="first", type=_date, help="с даты (по умолчанию сегодня)")
     parser.add_argument("--to", dest="last", type=_date, help="по дату (по умолчанию +90 дней)")
     parser.add_argument("--code", help="только эта контрольная точка")
+    parser.add_argument(
+        "--status",
+        action="append",
+        choices=STATUSES,
+        help="только в этом статусе (можно повторить): upcoming — предстоит, due — срок наступает,"
+        " overdue — просрочена, done — выполнена; без --from — за всё время",
+    )
+    parser.add_argument(
+        "--today", type=_date, help="на дату (по умолчанию сегодня): от неё считаются статусы"
+    )
     parser.set_defaults(handler=_schedule)
 
 
@@ -37,19 +50,28 @@ def register_indicators(sub: Any) -> None:
 
 
 def _schedule(args: argparse.Namespace, ctx: CliContext) -> int:
-    from cmdb.planning import calendar
+    from cmdb.calendars import control_point_statuses
 
-    today = dt.datetime.now(ctx.settings.zone).date()
-    first = args.first or today
-    last = args.last or first + dt.timedelta(days=90)
+    today = args.today or dt.datetime.now(ctx.settings.zone).date()
+    # Asked for a status, the calendar looks back without limit: overdue points are in the past.
+    first = args.first or (dt.date.min if args.status else today)
+    last = args.last or (args.first or today) + dt.timedelta(days=90)
     if last < first:
         raise CommandError("--to < --from", 2)
-    items = calendar(ctx.engine(), first, last, args.code)
+    items = control_point_statuses(
+        ctx.engine(),
+        first,
+        last,
+        today,
+        code=args.code,
+        due_soon_days=ctx.settings.notify.due_soon_days,
+        statuses=args.status,
+    )
     ru = ctx.locale == "ru"
     header = (
-        ["срок", "код", "период", "контрольная точка", "документ"]
+        ["срок", "статус", "код", "период", "контрольная точка", "документ", "подтверждение"]
         if ru
-        else ["due", "code", "period", "control point", "evidence"]
+        else ["due", "status", "code", "period", "control point", "evidence", "attached"]
     )
     rows = []
     for item in items:
@@ -59,7 +81,17 @@ def _schedule(args: argparse.Namespace, ctx: CliContext) -> int:
             if occ.period_start
             else ""
         )
-        rows.append([fmt_date(occ.due, ctx.locale), item.code, period, item.title, item.evidence])
+        rows.append(
+            [
+                fmt_date(occ.due, ctx.locale),
+                item.status.label(ctx.locale),
+                item.code,
+                period,
+                item.title,
+                item.evidence_kind,
+                item.evidence.document if item.evidence else "",
+            ]
+        )
     ctx.print(table(header, rows))
     return 0
 

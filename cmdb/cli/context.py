@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from sqlalchemy import Engine
@@ -58,3 +59,11 @@ class CliContext:
 
     def print(self, text: str = "") -> None:
         print(text, file=self.out)
+
+    def import_failed(self, source: object, errors: Sequence[object]) -> CommandError:
+        """Print every row error (``FILE:ROW: COLUMN: reason``) and the data-error exit."""
+        from cmdb.i18n import t
+
+        for error in errors:
+            print(error, file=self.err)
+        return CommandError(t(self.locale, "cli.import_failed", file=source, count=len(errors)), 1)

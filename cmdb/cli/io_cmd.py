@@ -81,11 +81,7 @@ def _import(args: argparse.Namespace, ctx: CliContext) -> int:
             encoding=args.encoding,
         )
     except ImportFailed as exc:
-        for error in exc.errors:
-            print(error, file=ctx.err)
-        raise CommandError(
-            t(ctx.locale, "cli.import_failed", file=args.file, count=len(exc.errors)), 1
-        ) from exc
+        raise ctx.import_failed(args.file, exc.errors) from exc
     ctx.print(
         t(
             ctx.locale,

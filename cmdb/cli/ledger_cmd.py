@@ -113,11 +113,7 @@ def import_status_events(args: argparse.Namespace, ctx: CliContext) -> int:
             locale=ctx.locale, dry_run=args.dry_run, encoding=args.encoding,
         )  # fmt: skip
     except ImportFailed as exc:
-        for error in exc.errors:
-            print(error, file=ctx.err)
-        raise CommandError(
-            t(ctx.locale, "cli.import_failed", file=args.file, count=len(exc.errors)), 1
-        ) from exc
+        raise ctx.import_failed(args.file, exc.errors) from exc
     ctx.print(
         t(
             ctx.locale,

@@ -59,7 +59,8 @@ bench: setup
 	$(BIN)/python bench/snmp_poll.py
 	$(BIN)/python bench/import_awp.py
 	@if $(BIN)/python scripts/pg_reachable.py "$(PG_TEST_URL)"; then \
-		$(BIN)/python bench/import_awp.py --database-url "$(PG_TEST_URL)"; fi
+		$(BIN)/python bench/import_awp.py --database-url "$(PG_TEST_URL)"; \
+		$(BIN)/python bench/sla_month.py --database-url "$(PG_TEST_URL)"; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

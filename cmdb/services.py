@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, Table, delete, func, select
@@ -14,7 +13,7 @@ from cmdb.choices import AuditAction
 from cmdb.errors import Conflict, NotFound
 from cmdb.importer import _ReverseRefs, load_by_keys, snapshot
 from cmdb.kinds import KINDS, get_kind
-from cmdb.models import Attestation, AuditEntry, ControlPoint, VipnetNode
+from cmdb.models import Attestation, AuditEntry, ControlPoint
 
 
 def _table(kind: str) -> Table:
@@ -62,16 +61,6 @@ def delete_record(engine: Engine, kind: str, key: str, *, actor: str, zone: dt.t
         raise Conflict(detail) from exc
 
 
-@dataclass(frozen=True)
-class Expiry:
-    """Something that expires: an attestation, a key set or certificate of a ViPNet node."""
-
-    what: str
-    key: str
-    name: str
-    until: dt.date
-
-
 def counts(engine: Engine) -> dict[str, int]:
     """Rows per kind."""
     with engine.connect() as conn:
@@ -79,44 +68,6 @@ def counts(engine: Engine) -> dict[str, int]:
             name: int(conn.scalar(select(func.count()).select_from(_table(name))) or 0)
             for name in KINDS
         }
-
-
-def expiring(engine: Engine, today: dt.date, days: int) -> list[Expiry]:
-    """Attestations, key sets and certificates expiring within ``days`` (or already expired)."""
-    limit = today + dt.timedelta(days=days)
-    items: list[Expiry] = []
-    with engine.connect() as conn:
-        # Only the newest certificate of each attested object counts: an older one that a
-        # re-attestation replaced is history, not a risk.
-        newest: dict[tuple[Any, ...], tuple[dt.date, str, str, dt.date]] = {}
-        for number, name, scope, site, org, issued, until in conn.execute(
-            select(
-                Attestation.number,
-                Attestation.object_name,
-                Attestation.scope,
-                Attestation.site_id,
-                Attestation.organization_id,
-                Attestation.issued_on,
-                Attestation.valid_until,
-            )
-        ):
-            obj = (scope, name, site, org)
-            if obj not in newest or issued > newest[obj][0]:
-                newest[obj] = (issued, number, name, until)
-        for _issued, number, name, until in newest.values():
-            if until <= limit:
-                items.append(Expiry("attestation", number, name, until))
-        for attr, what in (
-            (VipnetNode.keys_valid_until, "vipnet_keys"),
-            (VipnetNode.certificate_valid_until, "vipnet_certificate"),
-        ):
-            for vid, name, until in conn.execute(
-                select(VipnetNode.vipnet_id, VipnetNode.name, attr).where(
-                    attr.is_not(None), attr <= limit, VipnetNode.enabled.is_(True)
-                )
-            ):
-                items.append(Expiry(what, vid, name, until))
-    return sorted(items, key=lambda e: (e.until, e.what, e.key))
 
 
 def latest_attestations(engine: Engine) -> list[Attestation]:

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
+from cmdb.calendars import ExpiryItem, expiries
 from cmdb.i18n import fmt_date
 from cmdb.kinds import KINDS
 from cmdb.planning import DueItem, IndicatorStatus, calendar, indicators
-from cmdb.services import Expiry, counts, expiring
+from cmdb.services import counts
 
 #: How far ahead the summary looks for due dates and expiries.
 HORIZON_DAYS = 90
@@ -25,7 +26,7 @@ class Summary:
     counts: dict[str, int]
     indicators: list[IndicatorStatus]
     due: list[DueItem]
-    expiring: list[Expiry]
+    expiring: list[ExpiryItem]
 
 
 def build_summary(engine: Engine, today: dt.date) -> Summary:
@@ -35,15 +36,10 @@ def build_summary(engine: Engine, today: dt.date) -> Summary:
         counts=counts(engine),
         indicators=indicators(engine, today.year),
         due=calendar(engine, today, today + dt.timedelta(days=HORIZON_DAYS)),
-        expiring=expiring(engine, today, HORIZON_DAYS),
+        expiring=expiries(engine, today, within=HORIZON_DAYS),
     )
 
 
-_EXPIRY_RU = {
-    "attestation": "аттестат",
-    "vipnet_keys": "СКИ ViPNet",
-    "vipnet_certificate": "сертификат ViPNet",
-}
 _SHOWN = 15
 
 
@@ -99,12 +95,9 @@ def _expiry_lines(s: Summary, ru: bool, locale: str) -> list[str]:
         else f"Expiring within {HORIZON_DAYS} days:"
     ]
     for exp in s.expiring[:_SHOWN]:
-        what = _EXPIRY_RU.get(exp.what, exp.what) if ru else exp.what
-        late = ""
-        if exp.until < s.today:
-            late = " (просрочен)" if ru else " (expired)"
         lines.append(
-            f"  {fmt_date(exp.until, locale)}  {what:<18} {exp.key:<14} {exp.name[:50]}{late}"
+            f"  {fmt_date(exp.until, locale)}  {exp.kind_label(locale):<18} {exp.key:<14} "
+            f"{exp.name[:44]}  {exp.state_label(locale)}"
         )
     if len(s.expiring) > _SHOWN:
         lines.append(f"  … {len(s.expiring) - _SHOWN}")

@@ -157,6 +157,7 @@ def _import_table(
     job = _ImportJob(spec, table, zone, locale)
     job.map_header()
     job.parse_rows()
+    job.prepare_rows()
     with engine.connect() as conn:
         job.resolve_references(conn)
         job.check_rows()
@@ -349,28 +350,35 @@ class _ImportJob:
                     first_row[key] = number
             self.rows.append(_Row(number, values, yearly))
 
+    def prepare_rows(self) -> None:
+        """Let the kind fill its derived values (a node's network, a certificate's end)."""
+        prepare = self.spec.prepare
+        if prepare is not None:
+            for row in self.rows:
+                prepare(row.values)
+
+    def _reference_columns(self) -> list[Column]:
+        """Reference columns in the file, plus derived ones the kind fills in."""
+        present = [c for _, c, _ in self.columns]
+        names = {c.name for c in present}
+        present += [self.spec.column(n) for n in self.spec.derived if n not in names]
+        return [c for c in present if c.kind is Kind.REF]
+
+    def _object_refs(self, row: _Row) -> list[tuple[str, str, str]]:
+        hook = self.spec.object_refs
+        return list(hook(row.values)) if hook is not None else []
+
     def resolve_references(self, conn: Connection) -> None:
         wanted: dict[str, set[str]] = defaultdict(set)
-        ref_columns = [c for _, c, _ in self.columns if c.kind is Kind.REF]
+        ref_columns = self._reference_columns()
         for row in self.rows:
             for col in ref_columns:
                 value = row.values.get(col.name)
                 if value is not None:
                     assert col.ref is not None
                     wanted[col.ref].add(str(value))
-        # ViPNet nodes name their network implicitly (the ID prefix): make sure it is resolved.
-        if self.spec.name == "vipnet-nodes":
-            for row in self.rows:
-                vid = row.values.get("vipnet_id")
-                if vid is not None and row.values.get("network") is None:
-                    wanted["vipnet-networks"].add(str(int(vid[2:6], 16)))
-        # Maintenance windows refer to objects of several kinds.
-        if self.spec.name == "maintenance":
-            from cmdb.kinds import OBJECT_KINDS
-
-            for row in self.rows:
-                for obj in row.values.get("objects") or []:
-                    wanted[OBJECT_KINDS[obj["kind"]]].add(obj["key"])
+            for _column, ref_kind, key in self._object_refs(row):
+                wanted[ref_kind].add(key)
         for ref_kind, keys in wanted.items():
             self.refs[ref_kind] = load_by_keys(conn, KINDS[ref_kind], keys)
         for row in self.rows:
@@ -400,18 +408,9 @@ class _ImportJob:
                         actual=found.get("kind"),
                         valid=", ".join(allowed),
                     )
-            if self.spec.name == "maintenance":
-                from cmdb.kinds import OBJECT_KINDS
-
-                for obj in row.values.get("objects") or []:
-                    if obj["key"] not in self.refs[OBJECT_KINDS[obj["kind"]]]:
-                        self.error(
-                            row.number,
-                            self.shown("objects"),
-                            "val.ref",
-                            kind=obj["kind"],
-                            value=obj["key"],
-                        )
+            for column, ref_kind, key in self._object_refs(row):
+                if key not in self.refs[ref_kind]:
+                    self.error(row.number, self.shown(column), "val.ref", kind=ref_kind, value=key)
 
     def check_rows(self) -> None:
         check = self.spec.check
@@ -420,19 +419,6 @@ class _ImportJob:
         for row in self.rows:
             for column, exc in check(row.values, self.refs):
                 self.field_error(row.number, self.shown(column), exc)
-        if self.spec.name == "vipnet-nodes":
-            # The derived network must exist too.
-            networks = self.refs.get("vipnet-networks", {})
-            for row in self.rows:
-                net = row.values.get("network")
-                if net is not None and str(net) not in networks:
-                    self.error(
-                        row.number,
-                        self.shown("network"),
-                        "val.ref",
-                        kind="vipnet-networks",
-                        value=str(net),
-                    )
 
     def check_unique(self, conn: Connection) -> None:
         spec = self.spec
@@ -505,12 +491,11 @@ class _ImportJob:
                 out[col.name] = value
             else:
                 out[col.name] = format_value(col, value, zone, native=True)
-        if self.spec.name == "vipnet-nodes" and "network" not in out:
-            out["network"] = row.values.get("network")
-        if self.spec.name == "attestations" and "valid_until" not in out:
-            out["valid_until"] = format_value(
-                self.spec.column("valid_until"), row.values.get("valid_until"), zone, native=True
-            )
+        for name in self.spec.derived:
+            if name not in out:
+                out[name] = format_value(
+                    self.spec.column(name), row.values.get(name), zone, native=True
+                )
         if self.spec.yearly_attr and self.yearly_columns:
             out[self.spec.yearly_attr] = row.yearly
         return out
@@ -525,10 +510,7 @@ class _ImportJob:
             for c in spec.columns
             if c.name not in {p.name for p in present} and c.default is not None
         }
-        if spec.name == "vipnet-nodes" and "network" not in {p.name for p in present}:
-            present.append(spec.column("network"))
-        if spec.name == "attestations" and "valid_until" not in {p.name for p in present}:
-            present.append(spec.column("valid_until"))
+        present += [spec.column(n) for n in spec.derived if n not in {p.name for p in present}]
         plan = _Plan([], [], [], 0)
         reverse = _ReverseRefs(self.refs)
         # (attribute, column name, natural key → id for references)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -52,6 +52,12 @@ class KindSpec:
     yearly_attr: str | None = None
     yearly_prefixes: tuple[str, ...] = ()
     ref_kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: fills derived values right after parsing (before references are resolved)
+    prepare: Callable[[dict[str, Any]], None] | None = None
+    #: columns ``prepare`` may fill although the file lacks them: they are written too
+    derived: tuple[str, ...] = ()
+    #: references held in non-reference columns: (column, referenced kind, natural key)
+    object_refs: Callable[[dict[str, Any]], Iterable[tuple[str, str, str]]] | None = None
 
     @property
     def key_column(self) -> Column:
@@ -123,9 +129,7 @@ def _check_node(values: dict[str, Any], refs: RefRows) -> Problems:
         return problems
     actual = vipnet_network_number(vipnet_id)
     network = values.get("network")
-    if network is None:
-        values["network"] = str(actual)
-    elif str(network) != str(actual):
+    if network is not None and str(network) != str(actual):
         problems.append(
             (
                 "network",
@@ -143,6 +147,13 @@ def _check_node(values: dict[str, Any], refs: RefRows) -> Problems:
             )
         )
     return problems
+
+
+def _prepare_node(values: dict[str, Any]) -> None:
+    """A node's network is the first four hex digits of its ID unless the file names one."""
+    vipnet_id = values.get("vipnet_id")
+    if vipnet_id is not None and values.get("network") is None:
+        values["network"] = str(vipnet_network_number(vipnet_id))
 
 
 def _check_channel(values: dict[str, Any], refs: RefRows) -> Problems:
@@ -187,11 +198,16 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 ATTESTATION_YEARS: Final = 3
 
 
+def _prepare_attestation(values: dict[str, Any]) -> None:
+    """Without a stated end, a certificate is valid until the re-attestation 3 years on."""
+    issued = values.get("issued_on")
+    if issued and values.get("valid_until") is None:
+        values["valid_until"] = _add_years(issued, ATTESTATION_YEARS)
+
+
 def _check_attestation(values: dict[str, Any], refs: RefRows) -> Problems:
     issued, until = values.get("issued_on"), values.get("valid_until")
-    if issued and until is None:
-        values["valid_until"] = _add_years(issued, ATTESTATION_YEARS)
-    elif issued and until and until <= issued:
+    if issued and until and until <= issued:
         return [("valid_until", FieldError("val.order", later="valid_until", earlier="issued_on"))]
     return []
 
@@ -232,6 +248,11 @@ def _check_indicator(values: dict[str, Any], refs: RefRows) -> Problems:
             ("fact_query", FieldError("val.fact_query", value=query, valid=valid_fact_queries()))
         ]
     return []
+
+
+def _maintenance_objects(values: dict[str, Any]) -> Iterable[tuple[str, str, str]]:
+    for obj in values.get("objects") or []:
+        yield "objects", OBJECT_KINDS[obj["kind"]], obj["key"]
 
 
 def _check_maintenance(values: dict[str, Any], refs: RefRows) -> Problems:
@@ -386,6 +407,8 @@ KINDS: Final[dict[str, KindSpec]] = {
                 Column("enabled", "включён", Kind.BOOL, default=True),
             ),
             check=_check_node,
+            prepare=_prepare_node,
+            derived=("network",),
         ),
         KindSpec(
             "workstations",
@@ -477,6 +500,8 @@ KINDS: Final[dict[str, KindSpec]] = {
                 Column("notes", "примечание", aliases=("примечания",)),
             ),
             check=_check_attestation,
+            prepare=_prepare_attestation,
+            derived=("valid_until",),
         ),
         KindSpec(
             "control-points",
@@ -531,6 +556,7 @@ KINDS: Final[dict[str, KindSpec]] = {
                 Column("reason", "причина", required=True),
             ),
             check=_check_maintenance,
+            object_refs=_maintenance_objects,
         ),
     )
 }

@@ -115,3 +115,13 @@ def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str
     monkeypatch.setenv("KONTUR_DATABASE_URL", db_url)
     monkeypatch.setenv("KONTUR_ACTOR", "tester")
     return db_url
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the PostgreSQL pass, skip tests that never touch the database backend (said why)."""
+    if not PG_URL:
+        return
+    skip = pytest.mark.skip(reason="backend-neutral: ran in the SQLite pass of `make test`")
+    for item in items:
+        if item.get_closest_marker("backend_neutral"):
+            item.add_marker(skip)

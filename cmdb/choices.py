@@ -158,10 +158,30 @@ class AuditAction(StrEnum):
     DELETE = "delete"
     IMPORT = "import"
     DENY = "deny"  # a refused attempt, e.g. an agent presenting an unknown or revoked token
+    LOGIN = "login"  # a user signed in to the web UI
+    LOGOUT = "logout"
 
 
 #: Russian labels users see and may type; keyed by enum value.
+class Role(StrEnum):
+    """A user's role: what the permission matrix (:mod:`cmdb.permissions`) grants."""
+
+    ADMIN = "admin"
+    ENGINEER = "engineer"
+    SECURITY_OFFICER = "security_officer"
+    HELPDESK = "helpdesk"
+    PROJECT_OFFICE = "project_office"
+    AGENT = "agent"
+
+
 LABELS_RU: dict[str, str] = {
+    # roles
+    "admin": "администратор",
+    "engineer": "сетевой инженер",
+    "security_officer": "специалист по защите информации",
+    "helpdesk": "служба поддержки",
+    "project_office": "проектный офис",
+    "agent": "агент",
     # organization kinds
     "mo": "МО",
     "miac": "МИАЦ",

@@ -552,6 +552,73 @@ class NotificationSent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
+# --- users and access (web UI and API) ------------------------------------------------------
+
+
+class User(Timestamped, Base):
+    """A person (or a script's service account) who signs in to the UI or calls the API.
+
+    The password is stored only as an argon2id hash; ``password_hash`` is NULL for accounts that
+    may only use API tokens (e.g. the ``agent`` role).
+    """
+
+    __tablename__ = "app_user"
+    __table_args__ = (enum_check("role", choices.Role),)
+
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255), default="")
+    role: Mapped[str] = enum_col(choices.Role)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(8), default="ru")
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Timestamped, Base):
+    """A bearer token for scripts and agents; shown once, only its SHA-256 is kept."""
+
+    __tablename__ = "api_token"
+
+    name: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+class WebSession(Base):
+    """A signed-in UI session: the cookie carries a random id, only its SHA-256 is stored."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[intpk]
+    session_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """A sign-in attempt, kept for rate limiting (failures per username and per address)."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    remote_addr: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
 # --- audit --------------------------------------------------------------------------------------
 
 

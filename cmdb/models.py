@@ -640,3 +640,117 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     source: Mapped[str | None] = mapped_column(String(1000))
+
+
+# --- provisioning -------------------------------------------------------------------------------
+
+
+class RunStatus(StrEnum):
+    """The outcome of a provisioning run (move to :mod:`cmdb.choices`)."""
+
+    RUNNING = "running"
+    SUCCESSFUL = "successful"
+    FAILED = "failed"  # some host failed or was unreachable
+    REFUSED = "refused"  # the gate refused every target: nothing ran
+    ERROR = "error"  # Ansible could not run the playbook (syntax, missing file, canceled)
+
+
+class EventStatus(StrEnum):
+    """The result of one task on one host (move to :mod:`cmdb.choices`)."""
+
+    OK = "ok"
+    CHANGED = "changed"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    SKIPPED = "skipped"
+
+
+class OverrideTarget(StrEnum):
+    """What a gate override covers: a host, a whole site, or one cause of refusal."""
+
+    SITE = "site"
+    DEVICE = "device"
+    WORKSTATION = "workstation"
+    VIPNET_NODE = "vipnet_node"
+    ATTESTATION = "attestation"
+
+
+class ProvisionRun(Base):
+    """One ``kontur provision`` run of a playbook: what, by whom, the gate's refusals, the outcome.
+
+    ``refused``: ``[{"host", "object_kind", "object_key", "reasons": [...]}]`` (reasons in
+    Russian); ``overridden``: the same plus ``override_id`` for hosts let through by an override;
+    ``recap``: Ansible's per-host stats (``ok``, ``changed``, ``failures``, ``dark`` ...).
+    """
+
+    __tablename__ = "provision_run"
+    __table_args__ = (enum_check("status", RunStatus),)
+
+    id: Mapped[intpk]
+    playbook: Mapped[str] = mapped_column(String(1000))
+    limit_pattern: Mapped[str | None] = mapped_column(String(4000))
+    tags: Mapped[str | None] = mapped_column(String(1000))
+    check_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = enum_col(RunStatus, default=RunStatus.RUNNING)
+    rc: Mapped[int | None] = mapped_column(Integer)
+    hosts: Mapped[int] = mapped_column(Integer, default=0)
+    ok_count: Mapped[int] = mapped_column(Integer, default=0)
+    changed_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    unreachable_count: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    overridden: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    recap: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class ProvisionEvent(Base):
+    """The result of one task on one host in a run, linked to its CMDB object by kind and key."""
+
+    __tablename__ = "provision_event"
+    __table_args__ = (
+        enum_check("status", EventStatus),
+        Index("ix_provision_event_object", "object_kind", "object_key"),
+        Index("ix_provision_event_run_seq", "run_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("provision_run.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    object_kind: Mapped[str | None] = mapped_column(String(32))
+    object_key: Mapped[str | None] = mapped_column(String(255))
+    play: Mapped[str | None] = mapped_column(String(500))
+    task: Mapped[str | None] = mapped_column(String(500))
+    action: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = enum_col(EventStatus)
+    diff: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class GateOverride(Timestamped, Base):
+    """A security officer's permission to provision despite an expired attestation or keys.
+
+    Live while not revoked and ``valid_until`` is ahead. ``approved_by`` is the username of a
+    user whose role is ``security_officer``; every use by a run is journaled.
+    """
+
+    __tablename__ = "gate_override"
+    __table_args__ = (
+        enum_check("target_kind", OverrideTarget),
+        Index("ix_gate_override_target", "target_kind", "target_key"),
+    )
+
+    target_kind: Mapped[str] = enum_col(OverrideTarget)
+    target_key: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str] = mapped_column(String(64))
+    valid_until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(128))

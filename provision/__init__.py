@@ -1,1 +1,1 @@
-"""Provisioning: the Ansible inventory from the CMDB, playbook runs through ansible-runner, gating."""
+"""Provisioning: the Ansible inventory from the CMDB, playbook runs (ansible-runner), the gate."""

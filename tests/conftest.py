@@ -24,6 +24,9 @@ from cmdb.models import Base
 
 PG_URL = os.environ.get("KONTUR_TEST_DATABASE_URL")
 
+#: API fixtures (app, users per role, tokens, client) for tests/api and tests/e2e.
+pytest_plugins = ["tests.api_fixtures"]
+
 
 def _pg_url_with_schema(schema: str) -> str:
     assert PG_URL is not None

@@ -1,0 +1,1 @@
+"""JSON endpoints under /api/v1."""

@@ -52,7 +52,7 @@ def _table(spec: KindSpec) -> Table:
 def _condition(spec: KindSpec, table: Table, name: str, raw: str) -> ColumnElement[bool]:
     try:
         col = spec.column(name)
-    except KonturError:
+    except (KeyError, KonturError):
         raise BadQuery(name, "нет такого поля") from None
     target = table.c[col.target]
     if col.kind is Kind.REF:
@@ -133,7 +133,7 @@ def list_records(
     if sort:
         try:
             order_col = spec.column(sort)
-        except KonturError:
+        except (KeyError, KonturError):
             raise BadQuery("sort", f"нет такого поля {sort!r}") from None
         if order_col.kind is Kind.OBJECTS:
             raise BadQuery("sort", f"по полю {sort!r} нельзя сортировать")

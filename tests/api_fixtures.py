@@ -58,7 +58,7 @@ def tokens(engine: Engine, users: dict[Role, str]) -> dict[Role, str]:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, base_url="http://127.0.0.1") as test_client:
+    with TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 50000)) as test_client:
         yield test_client
 
 
@@ -73,9 +73,10 @@ def login(client: TestClient, user: str, password: str = PASSWORD) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    home = client.get(response.headers["location"])
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
-    return csrf.group(1) if csrf else ""
+    me = client.get("/api/v1/me")
+    assert me.status_code == 200, me.text
+    csrf: str = me.json()["csrf_token"]
+    return csrf
 
 
 ZONE = ZoneInfo("Europe/Moscow")

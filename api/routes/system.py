@@ -58,8 +58,12 @@ async def metrics(request: Request) -> Response:
 
 
 @router.get("/api/v1/me", tags=["system"], summary="Текущий пользователь и его роль")
-def me(principal: Annotated[Principal, Depends(require(Permission.STATUS_READ))]) -> dict[str, Any]:
+def me(
+    request: Request, principal: Annotated[Principal, Depends(require(Permission.STATUS_READ))]
+) -> dict[str, Any]:
+    """Who is signed in; a session caller also gets the CSRF token its writes must send."""
     return {
+        "csrf_token": getattr(request.state, "csrf", None),
         "username": principal.username,
         "full_name": principal.full_name,
         "role": principal.role.value,

@@ -128,7 +128,10 @@ def _fail(exc: Exception, ctx: CliContext) -> CommandError:
     from cmdb.errors import NotFound
 
     if isinstance(exc, NotFound):
-        return CommandError(_m(ctx.locale, "not_found", what=exc.kind, key=exc.key), 1)
+        names = {"user": ("пользователь", "user"), "api_token": ("API-токен", "API token")}
+        ru, en = names.get(exc.kind, (exc.kind, exc.kind))
+        what = en if ctx.locale == "en" else ru
+        return CommandError(_m(ctx.locale, "not_found", what=what, key=exc.key), 1)
     return CommandError(str(exc), 1)
 
 

@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= 1.0
 DURATION ?=
+PORT ?= 8080
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: setup deps demo test test-sqlite test-postgres check bench clean help
@@ -30,7 +31,9 @@ setup: $(STAMP)
 # The main job: the CMDB (migrated, demo region loaded if empty, summary), then the live lab:
 # simulated routers and coordinators, agents and the collector until Ctrl-C (or DURATION s).
 demo: setup
-	$(BIN)/kontur demo run --scale $(SCALE)
+	$(BIN)/kontur demo run --scale $(SCALE) --url http://127.0.0.1:$(PORT)/
+	@$(BIN)/kontur serve --port $(PORT) & serve=$$!; \
+	trap 'kill $$serve 2>/dev/null; wait $$serve 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/kontur lab run $(if $(DURATION),--duration $(DURATION))
 
 test: setup

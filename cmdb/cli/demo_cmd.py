@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from cmdb.cli.context import CliContext, CommandError
@@ -34,6 +35,13 @@ def register(sub: Any) -> None:
         "run", help="главная задача make demo: миграции, демо-регион в пустую базу, сводка"
     )
     run.add_argument("--scale", type=_scale, default=1.0)
+    run.add_argument(
+        "--logins-file",
+        type=Path,
+        default=Path("var/demo-logins.json"),
+        help="где хранить пароли демо-пользователей (права 0600)",
+    )
+    run.add_argument("--url", default="http://127.0.0.1:8080/", help="адрес веб-интерфейса")
     run.set_defaults(handler=_run)
 
 
@@ -93,4 +101,19 @@ def _run(args: argparse.Namespace, ctx: CliContext) -> int:
     today = dt.datetime.now(ctx.settings.zone).date()
     ctx.print()
     ctx.print(render_summary(build_summary(ctx.engine(), today), ctx.locale))
+    _print_logins(args, ctx)
     return 0
+
+
+def _print_logins(args: argparse.Namespace, ctx: CliContext) -> None:
+    from cmdb.choices import label
+    from cmdb.demo_users import ensure_demo_users
+
+    logins = ensure_demo_users(ctx.engine(), args.logins_file, actor=ctx.actor)
+    ctx.print()
+    if ctx.locale == "en":
+        ctx.print(f"Web UI: {args.url}  demo sign-ins (also in {args.logins_file}):")
+    else:
+        ctx.print(f"Веб-интерфейс: {args.url}  демо-входы (сохранены в {args.logins_file}):")
+    for username, role, password in logins:
+        ctx.print(f"  {username:<15} {password:<18} {label(role.value, ctx.locale)}")

@@ -98,3 +98,31 @@ def test_kontur_user_commands(
     assert main(["user", "token", "revoke", "petrov", "nope"]) == 1
     assert main(["user", "set", "nobody", "--enable"]) == 1
     assert "пользователь не найден: nobody" in capsys.readouterr().err
+
+
+def test_demo_users_one_per_role_with_passwords_in_a_private_file(
+    engine: Engine, tmp_path: pytest.TempPathFactory
+) -> None:
+    from pathlib import Path
+
+    from cmdb.demo_users import ensure_demo_users
+
+    path = Path(str(tmp_path)) / "var" / "demo-logins.json"
+    first = ensure_demo_users(engine, path, actor="demo")
+    assert {role.value for _, role, _ in first} == {
+        "engineer",
+        "security_officer",
+        "helpdesk",
+        "project_office",
+        "admin",
+    }
+    assert path.stat().st_mode & 0o777 == 0o600
+    again = ensure_demo_users(engine, path, actor="demo")
+    assert again == first  # passwords are kept between runs
+    for username, _, password in first:
+        assert authenticate(engine, username, password) is not None
+    path.unlink()
+    rekeyed = ensure_demo_users(engine, path, actor="demo")
+    assert [p for _, _, p in rekeyed] != [p for _, _, p in first]
+    assert authenticate(engine, first[0][0], first[0][2]) is None
+    assert authenticate(engine, rekeyed[0][0], rekeyed[0][2]) is not None

@@ -254,3 +254,30 @@ def test_security_headers_on_every_page(client: TestClient) -> None:
     assert response.headers["x-frame-options"] == "DENY"
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_admin_manages_users_and_tokens_over_the_api(
+    client: TestClient, tokens: dict[Role, str]
+) -> None:
+    admin = {"Authorization": f"Bearer {tokens[Role.ADMIN]}"}
+    body = {"username": "sidorov", "role": "helpdesk", "password": "x" * 14}
+    assert client.post("/api/v1/users", json=body, headers=admin).status_code == 201
+    assert client.post("/api/v1/users", json=body, headers=admin).status_code == 409
+    weak = client.post(
+        "/api/v1/users", json={**body, "username": "s2", "password": "x"}, headers=admin
+    )
+    assert weak.status_code == 422
+    assert "пароль короче" in weak.text
+    issued = client.post("/api/v1/users/sidorov/tokens", json={"name": "t"}, headers=admin)
+    assert issued.status_code == 201
+    mine = {"Authorization": f"Bearer {issued.json()['token']}"}
+    assert client.get("/api/v1/me", headers=mine).json()["username"] == "sidorov"
+    listed = client.get("/api/v1/users", headers=admin).json()
+    assert "token" not in str(listed)
+    assert "password" not in str(listed)
+    lock = client.patch("/api/v1/users/sidorov", json={"is_active": False}, headers=admin)
+    assert lock.json()["is_active"] is False
+    assert client.get("/api/v1/me", headers=mine).status_code == 401
+    engineer = {"Authorization": f"Bearer {tokens[Role.ENGINEER]}"}
+    assert client.get("/api/v1/users", headers=engineer).status_code == 403
+    assert client.patch("/api/v1/users/nobody", json={}, headers=admin).status_code == 404

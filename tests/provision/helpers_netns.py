@@ -233,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"cannot create test hosts: {reason}\n")
             return 2
         host = up(args.name, args.dir, args.subnet, args.force_command)
-        sys.stdout.write(json.dumps(asdict(host)) + "\n")
+        # "instance" and friends: the shape of molecule's instance_config.yml entries
+        sys.stdout.write(json.dumps({"instance": host.name, **asdict(host)}) + "\n")
         return 0
     down(args.name, args.dir)
     if args.purge:

@@ -52,7 +52,7 @@ from collectors.snmp.client import FastSnmpClient
 from collectors.snmp.credentials import CredentialStore
 from collectors.snmp.errors import SnmpConfigError
 from collectors.snmp.poller import SnmpPoller
-from collectors.snmp.profiles import load_profiles
+from collectors.snmp.profiles import PollProfiles, load_profiles
 from collectors.targets import ChannelTarget, DeviceTarget
 
 logger = logging.getLogger(__name__)
@@ -222,6 +222,7 @@ class LiveChecker:
     icmp: IcmpSettings
     credentials: CredentialStore | None
     problem: str | None
+    profiles: PollProfiles
 
 
 def _checker(request: Request) -> LiveChecker:
@@ -242,7 +243,7 @@ def _checker(request: Request) -> LiveChecker:
     except SnmpConfigError as exc:
         problem = str(exc)
         logger.warning("live checks without SNMP: %s", exc)
-    checker = LiveChecker(snmp, icmp, credentials, problem)
+    checker = LiveChecker(snmp, icmp, credentials, problem, load_profiles())
     request.app.state.helpdesk_checker = checker
     return checker
 
@@ -253,7 +254,7 @@ async def _poll(
     credentials = checker.credentials or CredentialStore({}, source="none")
     async with FastSnmpClient(checker.snmp, credentials) as client, Pinger() as pinger:
         poller = SnmpDevicePoller(
-            SnmpPoller(client, load_profiles(), credentials), checker.snmp.port
+            SnmpPoller(client, checker.profiles, credentials), checker.snmp.port
         )
         prober = IcmpAddressProber(pinger, checker.icmp) if checker.icmp.enabled else None
         polled = devices if checker.credentials is not None else []

@@ -365,7 +365,7 @@ def _override(words: list[str], ctx: CliContext) -> int:
 
 
 def _until(text: str, ctx: CliContext) -> dt.datetime:
-    """DD.MM.YYYY means through the end of that day in the region's zone."""
+    """DD.MM.YYYY means through the end of that day (23:59:59) in the region's zone."""
     from cmdb.fields import FieldError, parse_date, parse_datetime
 
     zone = ctx.settings.zone
@@ -375,7 +375,7 @@ def _until(text: str, ctx: CliContext) -> dt.datetime:
         day = parse_date(text)
     except FieldError as exc:
         raise CommandError(_m(ctx.locale, "bad_until", value=text), 2) from exc
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=zone)
+    end = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zone)
     return end.astimezone(dt.UTC)
 
 

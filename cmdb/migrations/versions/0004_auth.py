@@ -108,7 +108,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("web_session", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_web_session_user_id"), ["user_id"], unique=False)
-    _audit_actions(AUDIT_ACTIONS + ("login", "logout"))
+    _audit_actions((*AUDIT_ACTIONS, "login", "logout"))
 
 
 def downgrade() -> None:

@@ -173,6 +173,12 @@ def capped_thresholds(rules_dir: Path, cap_s: float) -> dict[str, Any]:
     return document
 
 
+def _duration(seconds: float) -> str:
+    """A Prometheus duration (whole units only: 2.5 s is written 2500ms)."""
+    millis = round(seconds * 1000)
+    return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
+
+
 def prometheus_config(
     collector: str,
     rule_files: list[Path],
@@ -183,9 +189,9 @@ def prometheus_config(
     """A Prometheus configuration scraping one collector (``host:port``) as Kontur's job."""
     return {
         "global": {
-            "scrape_interval": f"{scrape_interval_s:g}s",
-            "scrape_timeout": f"{scrape_interval_s:g}s",
-            "evaluation_interval": f"{evaluation_interval_s:g}s",
+            "scrape_interval": _duration(scrape_interval_s),
+            "scrape_timeout": _duration(scrape_interval_s),
+            "evaluation_interval": _duration(evaluation_interval_s),
         },
         "rule_files": [str(path) for path in rule_files],
         "scrape_configs": [
@@ -313,7 +319,7 @@ def run_lab(engine: Engine, settings: CollectorSettings, args: Any, ctx: CliCont
     directory = Path(args.directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)
-    port = 161 if os.geteuid() == 0 else 16161
+    port = getattr(args, "snmp_port", None) or (161 if os.geteuid() == 0 else 16161)
     lab = Lab(directory, port=port)
     lab.build(devices)
     ctx.print(f"лаборатория: {len(devices)} устройств на 127.23.0.0/16, порт {port}…")

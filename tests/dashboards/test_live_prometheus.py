@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import shutil
 import subprocess
 import tempfile
@@ -25,10 +24,10 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -55,6 +54,7 @@ from tests.dashboards.assets import (
     expressions,
     substitute,
 )
+from tests.dashboards.promapi import http_json, http_text, wait_for
 from tests.factories import load, make_world
 
 pytestmark = [
@@ -69,36 +69,8 @@ pytestmark = [
     ),
 ]
 
-T = TypeVar("T")
-DEADLINE_S = 120.0
 CAP_S = 2.0
 MSK = ZoneInfo("Europe/Moscow")
-
-
-def http_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback only
-        return json.loads(answer.read())
-
-
-def http_text(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback only
-        return str(answer.read().decode("utf-8"))
-
-
-def wait_for(
-    what: str,
-    probe: Callable[[], T | None],
-    deadline_s: float = DEADLINE_S,
-    diagnose: Callable[[], str] = lambda: "",
-) -> T:
-    """Poll ``probe`` until it returns something; fail saying ``what`` after the deadline."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        found = probe()
-        if found is not None:
-            return found
-        time.sleep(0.25)
-    pytest.fail(f"not within {deadline_s:.0f} s: {what}\n{diagnose()}")
 
 
 class CollectorThread:

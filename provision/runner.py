@@ -448,10 +448,12 @@ def _run_ansible(
         settings={"suppress_output_file": False},
     )
     output = ""
-    try:
-        output = result.stdout.read()
-    except (OSError, AttributeError, ValueError):
-        output = ""
+    if result.status != "successful":
+        stdout = Path(result.config.artifact_dir) / "stdout"
+        try:
+            output = stdout.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            output = ""
     return str(result.status), result.rc, output
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from api.auth import engine_of, require
 from api.permissions import Permission
 from api.web.common import language, render
-from cmdb.calendars import EXPIRED, ExpiryKind, expiries, expiry_states
+from cmdb.calendars import EXPIRED, VALID, ExpiryKind, expiries, expiry_states
 from cmdb.journal import BadJournalQuery, parse_day
 from cmdb.status_queries import KEY_FILTERS, BadStatusQuery, crypto_nodes
 from cmdb.users import Principal
@@ -25,6 +25,10 @@ from cmdb.users import Principal
 router = APIRouter(include_in_schema=False)
 
 NODES_PER_PAGE: Final = 25
+#: Calendar rows shown at most (the counts above the table always cover everything).
+CALENDAR_SHOWN: Final = 300
+#: The calendar filter's default: what needs attention (everything but «valid»).
+ATTENTION: Final = ""
 LEDGER_STATES: Final = ("down", "degraded", "unknown", "up")
 
 
@@ -56,14 +60,18 @@ def security_home(
         errors.append(exc.reason)
     thresholds = tuple(settings.notify.expiry_days)
     states = expiry_states(thresholds)
-    wanted = params.get("exp_state", "")
-    if wanted not in {*states, "expiring", ""}:
-        wanted = ""
-    items = expiries(engine, today, thresholds)
-    if wanted:
+    wanted = params.get("exp_state", ATTENTION)
+    if wanted not in {*states, "expiring", "all", ATTENTION}:
+        wanted = ATTENTION
+    everything = expiries(engine, today, thresholds)
+    if wanted == "all":
+        items = everything
+    elif wanted == ATTENTION:
+        items = [i for i in everything if i.state != VALID]
+    else:
         items = [
             i
-            for i in items
+            for i in everything
             if i.state == wanted or (wanted == "expiring" and i.state.startswith("expiring_"))
         ]
     calendar = [
@@ -74,7 +82,7 @@ def security_home(
             "css": state_class(item.state),
             "overdue": item.kind is ExpiryKind.ATTESTATION and item.state == EXPIRED,
         }
-        for item in items
+        for item in items[:CALENDAR_SHOWN]
     ]
     node_state = params.get("node_state", "")
     node_state = node_state if node_state in LEDGER_STATES else ""
@@ -112,7 +120,7 @@ def security_home(
         query["page"] = number
         return "/security?" + urlencode(query)
 
-    overdue = sum(1 for row in calendar if row["overdue"])
+    overdue = sum(1 for i in everything if i.kind is ExpiryKind.ATTESTATION and i.state == EXPIRED)
     return render(
         request,
         "security/home.html",
@@ -123,8 +131,9 @@ def security_home(
         exp_state=wanted,
         calendar=calendar,
         overdue=overdue,
-        expiring=sum(1 for i in items if i.expiring),
-        expired=sum(1 for i in items if i.state == EXPIRED),
+        expiring=sum(1 for i in everything if i.expiring),
+        expired=sum(1 for i in everything if i.state == EXPIRED),
+        calendar_total=len(items),
         nodes=nodes,
         node_pages=max(1, -(-nodes.total // NODES_PER_PAGE)),
         node_state=node_state,

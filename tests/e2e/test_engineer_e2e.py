@@ -37,6 +37,12 @@ def test_engineer_searches_a_site_and_edits_a_device(
     page.get_by_role("link", name="fap-0001-rtr").click()
     page.get_by_role("link", name="Изменить").click()
     assert page.get_by_label("имя").input_value() == "fap-0001-rtr"
+    # The site field suggests natural keys from the CMDB as one types.
+    page.get_by_label("площадка").fill("FAP")
+    suggestion = page.locator('#field-site-list option[value="FAP-0001"]')
+    suggestion.wait_for(state="attached")
+    assert suggestion.get_attribute("label") == "ФАП хутор Первый"
+    page.get_by_label("площадка").fill("FAP-0001")
     page.get_by_label("серийный номер").fill("SN-E2E-1")
     page.get_by_label("статус").select_option(label="обслуживание")
     page.get_by_role("button", name="Сохранить").click()

@@ -155,7 +155,8 @@ def _write(ctx: CliContext, data: bytes) -> None:
 
 def inventory_script(argv: Sequence[str]) -> int:
     """``inventory/kontur_cmdb.py --list | --host NAME``: what Ansible's script plugin runs."""
-    from cmdb.errors import KonturError
+    from cmdb.errors import DatabaseUnreachable, KonturError, SchemaNotCurrent
+    from cmdb.i18n import t
     from cmdb.settings import load_settings
 
     parser = argparse.ArgumentParser(prog="kontur_cmdb.py")
@@ -167,9 +168,19 @@ def inventory_script(argv: Sequence[str]) -> int:
     try:
         ctx = CliContext(load_settings())
         return _inventory(args, ctx)
+    except SchemaNotCurrent as exc:
+        locale = ctx.locale if ctx else "ru"
+        current = exc.current or "—"
+        sys.stderr.write(t(locale, "cli.schema_missing", current=current, head=exc.head) + "\n")
+        return 2
+    except DatabaseUnreachable as exc:
+        url = ctx.safe_url() if ctx else "?"
+        locale = ctx.locale if ctx else "ru"
+        sys.stderr.write(t(locale, "cli.db_unreachable", url=url, detail=exc) + "\n")
+        return 2
     except KonturError as exc:
-        sys.stderr.write(f"kontur_cmdb.py: {type(exc).__name__}: {exc}\n")
-        return 1
+        sys.stderr.write(f"kontur_cmdb.py: {exc}\n")
+        return 2
     finally:
         if ctx is not None:
             ctx.close()

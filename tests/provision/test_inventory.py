@@ -217,3 +217,19 @@ def test_cmdb_text_is_never_templated(engine: Engine, db_url: str, tmp_path: Pat
     assert done.returncode == 0, done.stdout + done.stderr
     assert "lookup('ansible.builtin.env', 'HOME')" in done.stdout
     assert os.environ.get("HOME", "/root") not in done.stdout.replace(str(tmp_path), "")
+
+
+def test_the_script_names_an_unmigrated_database(blank_db_url: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(INVENTORY / "kontur_cmdb.py"), "--list"],
+        capture_output=True,
+        text=True,
+        env=_env(blank_db_url, tmp=str(tmp_path)),
+        cwd=tmp_path,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "база данных не подготовлена" in done.stderr
+    assert "kontur db upgrade" in done.stderr

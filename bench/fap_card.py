@@ -81,7 +81,8 @@ def _ledger(engine: Engine, now: dt.datetime, rng: random.Random) -> tuple[int, 
     states: list[dict[str, Any]] = []
     failovers: list[dict[str, Any]] = []
 
-    def add(kind: str, key: str, vantage: str, at: dt.datetime, state: str, prev: str) -> None:
+    def add(kind: str, key: str, vantage: str, at: dt.datetime, change: tuple[str, str]) -> None:
+        state, prev = change
         transitions.append({
             "object_kind": kind, "object_key": key, "vantage": vantage, "at": at,
             "state": state, "previous": prev, "reason": "bench", "source": "bench",
@@ -95,7 +96,7 @@ def _ledger(engine: Engine, now: dt.datetime, rng: random.Random) -> tuple[int, 
         now_state = {key: "up" for _, key in objects}
         for vantage in VANTAGES:
             for kind, key in objects:
-                add(kind, key, vantage, start, "up", "unknown")
+                add(kind, key, vantage, start, ("up", "unknown"))
         for _ in range(rng.randint(1, 5)):  # outages of the primary channel in the month
             if primary is None:
                 break
@@ -104,10 +105,10 @@ def _ledger(engine: Engine, now: dt.datetime, rng: random.Random) -> tuple[int, 
             site_state = "degraded" if backup else "down"
             for vantage in VANTAGES:
                 skew = dt.timedelta(seconds=rng.randint(0, 30) if vantage != VANTAGES[0] else 0)
-                add("channel", primary, vantage, begin + skew, "down", "up")
-                add("channel", primary, vantage, begin + length + skew, "up", "down")
-                add("site", code, vantage, begin + skew, site_state, "up")
-                add("site", code, vantage, begin + length + skew, "up", site_state)
+                add("channel", primary, vantage, begin + skew, ("down", "up"))
+                add("channel", primary, vantage, begin + length + skew, ("up", "down"))
+                add("site", code, vantage, begin + skew, (site_state, "up"))
+                add("site", code, vantage, begin + length + skew, ("up", site_state))
                 if backup:
                     failovers.append({
                         "site_key": code, "redundancy_group": f"{code}-WAN", "vantage": vantage,
@@ -124,8 +125,8 @@ def _ledger(engine: Engine, now: dt.datetime, rng: random.Random) -> tuple[int, 
             begin = now - dt.timedelta(minutes=rng.randint(5, 120))
             now_state[primary], now_state[code] = "down", "degraded"
             for vantage in VANTAGES:
-                add("channel", primary, vantage, begin, "down", "up")
-                add("site", code, vantage, begin, "degraded", "up")
+                add("channel", primary, vantage, begin, ("down", "up"))
+                add("site", code, vantage, begin, ("degraded", "up"))
                 failovers.append({
                     "site_key": code, "redundancy_group": f"{code}-WAN", "vantage": vantage,
                     "at": begin, "kind": "on_backup", "active_channel": backup, "detail": None,
@@ -196,9 +197,7 @@ def _wrk(base: str, paths: list[str], token: str | None, seconds: float, workdir
     ]  # fmt: skip
     if token:
         cmd += ["-H", f"Authorization: Bearer {token}"]
-    out = subprocess.run(
-        [*cmd, base], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([*cmd, base], capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise SystemExit(f"wrk saw failed requests:\n{out}")
     found = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)

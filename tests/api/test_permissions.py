@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,3 +195,26 @@ def test_each_role_gets_exactly_what_the_matrix_grants(
             checked += 1
     assert checked > 60
     assert wrong == [], f"{role.value}:\n" + "\n".join(wrong)
+
+
+def matrix_table() -> str:
+    """The permission matrix as the Markdown table of docs/api.md."""
+    roles = list(Role)
+    lines = [
+        "| permission | " + " | ".join(f"`{r.value}`" for r in roles) + " |",
+        "| --- |" + " --- |" * len(roles),
+    ]
+    for permission, granted in MATRIX.items():
+        marks = " | ".join("✓" if r in granted else "—" for r in roles)
+        lines.append(f"| `{permission.value}` | {marks} |")
+    return "\n".join(lines)
+
+
+@pytest.mark.backend_neutral
+def test_the_documented_matrix_is_the_matrix() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    found = re.search(
+        r"<!-- permission-matrix:begin -->\n(.*?)\n<!-- permission-matrix:end -->", docs, re.S
+    )
+    assert found is not None
+    assert found.group(1) == matrix_table(), "regenerate the table: matrix_table() in this file"

@@ -377,7 +377,7 @@ def _needle(q: str) -> str:
 def search(engine: Engine, q: str, limit: int = 20) -> list[SearchHit]:
     """Sites matching ``q`` in any identifier (a bounded number of queries; FAP/FP first)."""
     needle = _needle(q)
-    if not needle:
+    if not needle or "\x00" in needle:  # PostgreSQL text cannot hold NUL: nothing matches it
         return []
     limit = max(1, min(limit, MAX_LIMIT))
     # A ViPNet ID is written 0x07c40002, 07C40002 or 07c4.0002: match on the hex digits alone.
@@ -613,6 +613,8 @@ def _link(
 def card(engine: Engine, site_code: str, now: dt.datetime, zone: dt.tzinfo) -> SiteCard:
     """The card of the site ``site_code`` as of ``now`` (dates for key validity in ``zone``)."""
     now = _aware(now)
+    if "\x00" in site_code:  # no code holds NUL (PostgreSQL text cannot)
+        raise NotFound("site", site_code)
     today = now.astimezone(zone).date()
     org, provider, z_site, a_dev = _ORG, _PROVIDER, _Z_SITE, _A_DEVICE
     with engine.connect() as conn:

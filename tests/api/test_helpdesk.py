@@ -123,6 +123,7 @@ def test_search_ranks_faps_first_and_shows_state(world: Engine) -> None:
     assert search(world, "   ", 10) == []
     assert search(world, "нет-такого", 10) == []
     assert search(world, "%", 10) == []  # LIKE wildcards are literal
+    assert search(world, "fap\x00", 10) == []  # a NUL (PostgreSQL text cannot hold it)
 
 
 def test_search_rejects_bad_parameters_and_anonymous(
@@ -191,6 +192,7 @@ def test_card_of_an_unknown_site_is_404_and_of_a_quiet_site_says_no_data(
 ) -> None:
     headers = bearer(tokens, Role.SECURITY_OFFICER)
     assert client.get("/api/v1/helpdesk/sites/FAP-9999", headers=headers).status_code == 404
+    assert client.get("/api/v1/helpdesk/sites/FAP%00", headers=headers).status_code == 404
     body = client.get("/api/v1/helpdesk/sites/FAP-0001", headers=headers).json()
     assert body["summary"]["link_label"] == "нет данных"
     assert body["site"]["reachable"] is None

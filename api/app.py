@@ -115,7 +115,8 @@ def create_app(
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         from urllib.parse import quote
 
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        # The query is already percent-encoded: keep its escapes, encode the rest once.
+        return RedirectResponse(f"/login?next={quote(target, safe='%')}", status_code=303)
 
     @app.exception_handler(PageForbidden)
     async def _forbidden(request: Request, exc: PageForbidden) -> Response:

@@ -31,7 +31,7 @@ def main() -> None:
             self.end_headers()
             self.wfile.write(b'{"status": "accepted"}')
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     ThreadingHTTPServer((address, port), Handler).serve_forever()

@@ -42,7 +42,9 @@ def test_agent_delivers_heartbeats_with_its_token() -> None:
     last = records[-1]
     assert last["path"] == "/api/v1/heartbeat"
     assert last["authorization"] == "Bearer molecule-token-0123456789"
-    assert last["body"]["token_name"] == "dc1"
+    body = last["body"]
+    assert body["hostname"]
+    assert body.get("token_name") == "dc1"  # the token's name (inventory host name)
     assert last["body"]["vipnet"]["service_active"] in (None, False)
 
 
@@ -50,7 +52,9 @@ def test_agent_delivers_heartbeats_with_its_token() -> None:
 def test_node_exporter_answers_on_the_namespace_address(host, port: int) -> None:
     address = host.ansible.get_variables()["ansible_host"]
     assert host.socket(f"tcp://{address}:{port}").is_listening
-    metrics = host.run(f"{host.ansible.get_variables()['ansible_python_interpreter']} -c "
-                       f"\"import urllib.request as u;print(u.urlopen('http://{address}:{port}/metrics').read().decode())\"")
+    metrics = host.run(
+        f"{host.ansible.get_variables()['ansible_python_interpreter']} -c "
+        f"\"import urllib.request as u;print(u.urlopen('http://{address}:{port}/metrics').read().decode())\""
+    )
     assert metrics.rc == 0
     assert "node_uname_info" in metrics.stdout

@@ -356,6 +356,8 @@ def schedule(  # noqa: PLR0917 - FastAPI reads query parameters from the signatu
                     first=FIRST_YEAR, last=LAST_YEAR
                 ),
             )
+    if code is not None and _has_nul(code):
+        raise _problem(["query", "code"], gettext(locale, "control characters are not allowed"))
     day = today or local_today(request)
     since = first or (None if status else day)
     until = last or (first or day) + dt.timedelta(days=90)

@@ -354,3 +354,13 @@ def test_indicators_year_out_of_range_is_422(
         "/api/v1/reports/indicators?year=99999", headers=bearer(tokens[Role.ADMIN])
     )
     assert response.status_code == 422
+
+
+def test_a_nul_in_the_schedule_code_is_422_not_a_database_error(
+    points: Engine, client: TestClient, tokens: dict[Role, str]
+) -> None:
+    response = client.get(
+        "/api/v1/schedule", params={"code": "1.1\x00"}, headers=bearer(tokens[Role.ADMIN])
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "code"]

@@ -169,7 +169,8 @@ async def _page(
     indicator_rows: list[IndicatorStatus] = await run_in_threadpool(
         indicators, engine_of(request), plan_year
     )
-    occurrences = await run_in_threadpool(_occurrences, request, today)
+    show_calendar = allowed(principal.role, Permission.CALENDAR_READ)
+    occurrences = await run_in_threadpool(_occurrences, request, today) if show_calendar else []
     attached = _attached(request)
     return render(
         request,
@@ -177,6 +178,7 @@ async def _page(
         status_code=status_code,
         today=today,
         occurrences=occurrences,
+        show_calendar=show_calendar,
         cp_label=lambda status: CpStatus(status).label(lang),
         can_attach=allowed(principal.role, Permission.EVIDENCE_WRITE),
         form=form or {},

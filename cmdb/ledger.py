@@ -109,8 +109,11 @@ def step(
         and tracked.last_seen_at is not None
         and obs.at - tracked.last_seen_at > gap
     ):
-        changes.append((tracked.last_seen_at, State.UNKNOWN, tracked.state, "gap"))
-        tracked.state, tracked.since = State.UNKNOWN, tracked.last_seen_at
+        # Strictly after the state it ends began (a state seen once lasts one tick, not zero:
+        # two transitions of one object at one instant would collide in the ledger).
+        gap_at = max(tracked.last_seen_at, tracked.since + _TICK)
+        changes.append((gap_at, State.UNKNOWN, tracked.state, "gap"))
+        tracked.state, tracked.since = State.UNKNOWN, gap_at
         tracked.candidate, tracked.streak, tracked.streak_started_at = None, 0, None
     if obs.state is tracked.candidate:
         tracked.streak += 1
@@ -287,7 +290,7 @@ class Ledger:
                 and tracked.last_seen_at is not None
                 and now - tracked.last_seen_at > self.gap
             ):
-                at = tracked.last_seen_at
+                at = max(tracked.last_seen_at, tracked.since + _TICK)
                 transitions.append(
                     Transition(kind, key, self.vantage, at, State.UNKNOWN, tracked.state, "silent")
                 )

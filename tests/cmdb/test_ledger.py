@@ -21,6 +21,7 @@ from tests.factories import ACTOR, ZONE, make_world
 
 T0 = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.UTC)
 MIN = dt.timedelta(minutes=1)
+SEC = dt.timedelta(seconds=1)
 GAP = dt.timedelta(minutes=3)
 POLICY = Policy(down_after=3, up_after=2)
 
@@ -256,3 +257,24 @@ def test_status_events_bad_rows_write_nothing(engine: Engine, tmp_path: Path) ->
     assert got == [(2, "object_key"), (3, "vantage"), (4, "at"), (5, "state"), (7, "at")]
     with Session(engine) as session:
         assert session.scalars(select(StatusTransition)).all() == []
+
+
+def test_a_state_seen_once_then_silent_does_not_collide_with_its_gap(engine: Engine) -> None:
+    """Policy 1/1 (ViPNet nodes, sites): up once, then silent past the gap, then seen again."""
+    lg = Ledger(engine, "dc-primary", {"vipnet_node": Policy(1, 1)}, GAP, source="test")
+    lg.start(T0)
+    lg.record([Observation("vipnet_node", "0x07c40001", T0 + 10 * SEC, U)])
+    later = T0 + 400 * SEC
+    lg.record([Observation("vipnet_node", "0x07c40001", later, U)])
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(StatusTransition.at, StatusTransition.state)
+            .where(StatusTransition.object_key == "0x07c40001")
+            .order_by(StatusTransition.at)
+        ).all()
+    states = [state for _at, state in rows]
+    assert states == ["up", "unknown", "up"]
+    assert rows[0].at == T0 + 10 * SEC
+    assert rows[0].at < rows[1].at < rows[0].at + SEC  # the gap begins right after that sighting
+    assert rows[2].at == later
+    assert lg.expire_silent(later + 10 * MIN)[0].at > later

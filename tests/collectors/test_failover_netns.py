@@ -202,7 +202,11 @@ def test_primary_cut_puts_the_site_on_backup_and_back(
             assert scrape == 1.0
 
             sh("ip", "link", "set", fap.host_primary, "up")
-            for _ in range(4):
+            # A veth link that comes back needs a moment (carrier, neighbour discovery) before
+            # it answers again: poll until the debounce lets it up, within a generous deadline.
+            deadline = time.monotonic() + 30
+            while ledger.state_of("channel", "CH-NS-1") is not State.UP:
+                assert time.monotonic() < deadline, "the primary never came back up"
                 await running.collector.cycle()
             assert ledger.state_of("channel", "CH-NS-1") is State.UP
             assert ledger.state_of("site", "FAP-NS") is State.UP

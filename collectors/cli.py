@@ -41,6 +41,18 @@ def register_lab(sub: Any) -> None:
     run.add_argument("--sites", type=int, default=3, help="площадок без основного канала за раз")
     run.add_argument("--agents", type=int, default=3, help="сколько агентов АРМ запустить")
     run.add_argument("--duration", type=float, default=0, help="остановиться через N с (0 — нет)")
+    run.add_argument(
+        "--no-prometheus",
+        dest="prometheus",
+        action="store_false",
+        help="не запускать Prometheus (по умолчанию запускается, если установлен)",
+    )
+    run.add_argument(
+        "--alert-threshold",
+        type=float,
+        default=60.0,
+        help="порог оповещений лаборатории о канале/площадке, с (по умолчанию 60)",
+    )
     run.set_defaults(handler=_lab_run)
 
 

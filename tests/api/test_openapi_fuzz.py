@@ -22,7 +22,7 @@ from cmdb.settings import CmdbSettings
 from cmdb.users import create_api_token, create_user
 
 #: Generated requests per operation.
-EXAMPLES = 6
+EXAMPLES = 5
 
 
 @pytest.fixture

@@ -7,11 +7,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
+import cmdb.users
 from cmdb.choices import Role
 from cmdb.models import Device
 from tests.factories import make_world
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id with small parameters: the per-role users are created in every test."""
+    monkeypatch.setattr(cmdb.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @pytest.mark.slow

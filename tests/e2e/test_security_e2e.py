@@ -9,11 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
+import cmdb.users
 from cmdb.choices import Role
 from tests.api.test_status_api import DEMO_ATTESTATIONS
 from tests.factories import load, make_world
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id with small parameters: the per-role users are created in every test."""
+    monkeypatch.setattr(cmdb.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @pytest.mark.slow

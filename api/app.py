@@ -58,9 +58,17 @@ class ApiMetrics:
 
 
 def _routers() -> list[Any]:
+    """Every ``router`` of api.routes and api.web; the generic CMDB routes last.
+
+    ``/api/v1/<kind>/{key}`` would otherwise catch more specific paths of other modules
+    (e.g. ``/api/v1/indicators/progress``): Starlette matches routes in the order they were added.
+    """
     found = []
     for package in (api.routes, api.web):
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        modules = sorted(
+            pkgutil.iter_modules(package.__path__), key=lambda i: (i.name == "cmdb", i.name)
+        )
+        for info in modules:
             module = importlib.import_module(f"{package.__name__}.{info.name}")
             router = getattr(module, "router", None)
             if router is not None:

@@ -25,6 +25,17 @@ def username(role: Role) -> str:
     return f"{role.value.replace('_', '-')}-user"
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with minimal cost in tests: the same algorithm, not the production work factor
+    (six users per test at the default cost would dominate the suite's time)."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(
+        "cmdb.users._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
 @pytest.fixture
 def settings(db_url: str) -> CmdbSettings:
     return CmdbSettings(database_url=db_url, timezone="Europe/Moscow")

@@ -38,7 +38,7 @@ from api.routes.reports import (
 from api.web.common import language, render
 from cmdb.calendars import CpOccurrence, CpStatus, control_point_statuses
 from cmdb.planning import IndicatorStatus, indicators
-from cmdb.reports.render import _outage_chart, _sli_charts
+from cmdb.reports.render import outage_chart, sli_charts
 from cmdb.reports.text import fmt_duration, fmt_int, fmt_pct
 from cmdb.uptime_types import GroupUptime, UptimeReport
 from cmdb.users import Principal
@@ -92,9 +92,9 @@ def _uptime_context(report: UptimeReport, lang: str) -> dict[str, Any]:
     # The report's own charts: SVG whose every text cmdb.reports.charts escapes, drawn with
     # presentation attributes only (no style attribute, no script), so the page's
     # Content-Security-Policy lets them through as they are.
-    svgs = _sli_charts(districts, "channel", lang) if districts else []
+    svgs = sli_charts(districts, "channel", lang) if districts else []
     charts = [Markup(svg) for svg in svgs]  # noqa: S704 - escaped by cmdb.reports.charts
-    outages = Markup(_outage_chart(report, ZoneInfo(report.zone), lang))  # noqa: S704 - idem
+    outages = Markup(outage_chart(report, ZoneInfo(report.zone), lang))  # noqa: S704 - idem
     return {
         "district_rows": rows,
         "sli_charts": charts,

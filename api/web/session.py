@@ -120,7 +120,8 @@ async def login(
 
 @router.post("/logout")
 async def logout(
-    request: Request, principal: Annotated[Principal, Depends(require(Permission.STATUS_READ))]
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.STATUS_READ, page=True))],
 ) -> Response:
     raw = request.cookies.get(SESSION_COOKIE)
     if raw:

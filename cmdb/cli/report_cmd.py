@@ -200,9 +200,10 @@ def _period(
             raise CommandError(msg(locale, "month_and_range"), 2)
         try:
             year, number = parse_month(args.month)
-        except ValueError as exc:
+            # Years at the ends of the calendar (0001, 9999) have no month after/before them.
+            start, end = month_bounds(args.month, zone)
+        except (ValueError, OverflowError) as exc:
             raise CommandError(msg(locale, "bad_month", value=args.month), 2) from exc
-        start, end = month_bounds(args.month, zone)
         return start, end, f"{year:04d}-{number:02d}"
     if args.first is None and args.last is None:
         raise CommandError(msg(locale, "period_needed"), 2)

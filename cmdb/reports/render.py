@@ -489,7 +489,7 @@ def _sli_ticks(lo: float) -> tuple[list[float], int]:
     return [round(lo + k * step, 6) for k in range(count + 1)], digits
 
 
-def _sli_charts(groups: Sequence[GroupUptime], kind: str, locale: str) -> list[str]:
+def sli_charts(groups: Sequence[GroupUptime], kind: str, locale: str) -> list[str]:
     """Availability by district, worst first, on one axis; split so each part fits a page."""
     ordered = sorted(
         groups, key=lambda g: (g.seconds.sli is None, g.seconds.sli or 0.0, g.name.casefold())
@@ -519,7 +519,7 @@ def _sli_charts(groups: Sequence[GroupUptime], kind: str, locale: str) -> list[s
     ]
 
 
-def _outage_chart(report: UptimeReport, zone: ZoneInfo, locale: str) -> str:
+def outage_chart(report: UptimeReport, zone: ZoneInfo, locale: str) -> str:
     first = report.start.astimezone(zone).date()
     last = (report.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
     days: set[dt.date] = set(report.outages_by_day)
@@ -728,7 +728,7 @@ def render_html(report: UptimeReport, locale: str = "ru") -> bytes:
     if not kinds:
         body.append(f'<p class="note">{escape(w(locale, "note.no_districts"))}</p>')
     for kind in kinds:
-        parts = _sli_charts([g for g in districts if g.kind == kind], kind, locale)
+        parts = sli_charts([g for g in districts if g.kind == kind], kind, locale)
         caption = f"<h3>{escape(kind_plural(kind, locale))}</h3>" if len(kinds) > 1 else ""
         body += [
             f"<figure>{caption if n == 0 else ''}{svg}</figure>" for n, svg in enumerate(parts)
@@ -737,7 +737,7 @@ def render_html(report: UptimeReport, locale: str = "ru") -> bytes:
     body.append(f"<h2>{escape(w(locale, 'sec.outages'))}</h2>")
     if not any(report.outages_by_day.values()):
         body.append(f'<p class="note">{escape(w(locale, "note.no_outages"))}</p>')
-    body.append(f"<figure>{_outage_chart(report, zone, locale)}</figure>")
+    body.append(f"<figure>{outage_chart(report, zone, locale)}</figure>")
 
     body.append(f"<h2>{escape(w(locale, 'sec.failovers'))}</h2>")
     failover_chart = _failover_chart(report, locale)

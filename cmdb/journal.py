@@ -79,6 +79,8 @@ class JournalFilter:
             value = getattr(self, name)
             if value is not None and len(value) > _MAX_FILTER:
                 raise BadJournalQuery(name, f"длиннее {_MAX_FILTER} символов")
+            if value is not None and "\x00" in value:
+                raise BadJournalQuery(name, "недопустимый символ NUL")
         if self.action and self.action not in {a.value for a in AuditAction}:
             valid = ", ".join(a.value for a in AuditAction)
             raise BadJournalQuery(

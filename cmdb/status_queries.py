@@ -63,6 +63,13 @@ def check_state(state: str | None) -> str | None:
     return state
 
 
+def check_text(value: str | None, parameter: str) -> str | None:
+    """A text filter as given; the NUL character (which PostgreSQL refuses) is an error."""
+    if value is not None and "\x00" in value:
+        raise BadStatusQuery(parameter, "недопустимый символ NUL")
+    return value
+
+
 def _check_paging(page: int, per_page: int) -> None:
     if page < 1:
         raise BadStatusQuery("page", "номер страницы начинается с 1")
@@ -153,6 +160,8 @@ def current_states(
     """Current states per object and vantage, filtered; ordered by kind, key and vantage."""
     check_kind(kind)
     check_state(state)
+    check_text(site, "site")
+    check_text(vantage, "vantage")
     _check_paging(page, per_page)
     conditions: list[Any] = []
     if kind:
@@ -269,6 +278,8 @@ def object_status(
 ) -> ObjectStatus:
     """One object's current state per vantage and its latest transitions (newest first)."""
     check_kind(kind)
+    check_text(key, "key")
+    check_text(vantage, "vantage")
     with engine.connect() as conn:
         cond = [ObjectState.object_kind == kind, ObjectState.object_key == key]
         tcond = [StatusTransition.object_kind == kind, StatusTransition.object_key == key]
@@ -332,6 +343,7 @@ def failovers(
     per_page: int = 50,
 ) -> FailoverPage:
     """Failover events (newest first), of one site and/or within [since, until)."""
+    check_text(site, "site")
     _check_paging(page, per_page)
     if since and until and until <= since:
         raise BadStatusQuery("until", "конец периода не позже его начала")
@@ -446,6 +458,7 @@ def crypto_nodes(
     ``expired`` or ``none`` (no date recorded).
     """
     check_state(state)
+    check_text(q, "q")
     _check_paging(page, per_page)
     if keys is not None and keys not in KEY_FILTERS:
         raise BadStatusQuery(

@@ -45,11 +45,9 @@ LEDGER_KINDS: Final = {kind: obj for obj, kind in OBJECT_KINDS.items()}
 ENGINEER_KINDS: Final = ("sites", "devices", "workstations", "channels", "vipnet-nodes")
 
 
-def _spec(kind: str) -> KindSpec:
-    spec = KINDS.get(kind)
-    if spec is None:
-        raise NotFound("kind", kind)
-    return spec
+def _clean(text: str) -> str:
+    """User text without NUL characters (PostgreSQL refuses them in any string)."""
+    return text.replace("\x00", "")
 
 
 def _not_found(request: Request, what: str) -> Response:
@@ -151,10 +149,10 @@ def cmdb_list(
     lang = _lang(request)
     zone: dt.tzinfo = request.app.state.settings.zone
     params = request.query_params
-    q = params.get("q", "")[:200]
+    q = _clean(params.get("q", ""))[:200]
     filter_cols = _filter_columns(spec)
     filters = {
-        c.name: params[f"f_{c.name}"][:255]
+        c.name: _clean(params[f"f_{c.name}"])[:255]
         for c in filter_cols
         if params.get(f"f_{c.name}", "").strip()
     }
@@ -279,6 +277,8 @@ async def cmdb_create(
 
 
 def _exists(request: Request, spec: KindSpec, key: str) -> bool:
+    if "\x00" in key:
+        return False
     with engine_of(request).connect() as conn:
         return key in load_by_keys(conn, spec, [key])
 
@@ -294,6 +294,8 @@ def cmdb_detail(
     zone: dt.tzinfo = request.app.state.settings.zone
     engine = engine_of(request)
     try:
+        if "\x00" in key:
+            raise NotFound(kind, key)
         record = get_record(engine, kind, key, zone)
     except NotFound:
         return _not_found(request, f"{kind_title(spec, lang)} {key}")
@@ -330,6 +332,8 @@ def cmdb_edit_form(
     if spec is None:
         return _not_found(request, kind)
     zone: dt.tzinfo = request.app.state.settings.zone
+    if not _exists(request, spec, key):
+        return _not_found(request, f"{kind} {key}")
     try:
         record = get_record(engine_of(request), kind, key, zone)
     except NotFound:
@@ -383,6 +387,8 @@ async def cmdb_delete(
     if spec is None:
         return _not_found(request, kind)
     zone: dt.tzinfo = request.app.state.settings.zone
+    if not await run_in_threadpool(_exists, request, spec, key):
+        return _not_found(request, f"{kind} {key}")
     try:
         await run_in_threadpool(
             delete_record, engine_of(request), kind, key, actor=principal.username, zone=zone
@@ -431,7 +437,7 @@ async def _form_values(request: Request, spec: KindSpec) -> dict[str, str]:
     values: dict[str, str] = {}
     for col in spec.columns:
         raw = form.get(col.name)
-        text = raw if isinstance(raw, str) else ""
+        text = _clean(raw) if isinstance(raw, str) else ""
         if col.kind is Kind.BOOL:
             values[col.name] = "true" if text else ""
         else:

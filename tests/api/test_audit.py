@@ -85,7 +85,7 @@ def test_filters_and_newest_first(
 @pytest.mark.parametrize(
     "params",
     [{"action": "erase"}, {"from": "31.02.2026"}, {"from": "2026-03-05", "to": "2026-03-01"},
-     {"page": "0"}, {"actor": "x" * 300}],
+     {"page": "0"}, {"actor": "x" * 300}, {"key": "FAP\x00"}],
 )  # fmt: skip
 def test_bad_filters_are_422(
     client: TestClient, engine: Engine, tokens: dict[Role, str], params: dict[str, str]

@@ -100,6 +100,9 @@ def test_list_sorts_and_pages(client: TestClient, engine: Engine, users: dict[Ro
     # An unknown sort column is ignored rather than failing.
     assert client.get("/cmdb/sites", params={"sort": "nope"}).status_code == 200
     assert client.get("/cmdb/no-such-kind").status_code == 404
+    # Odd input is a miss, not an error (PostgreSQL refuses NUL characters in strings).
+    assert client.get("/cmdb/sites", params={"q": "FAP\x00"}).status_code == 200
+    assert client.get("/cmdb/sites/FAP%00").status_code == 404
 
 
 def test_engineer_edits_a_device_through_the_form_and_it_is_journaled(

@@ -161,6 +161,9 @@ def test_bad_filters_are_422_never_500(
         ("/api/v1/failovers", {"from": "T:"}),
         ("/api/v1/calendar", {"today": "32.13.2026"}),
         ("/api/v1/calendar", {"state": "fine"}),
+        ("/api/v1/status", {"site": "FAP\x00"}),
+        ("/api/v1/status/site/FAP%00", {}),
+        ("/api/v1/failovers", {"site": "\x00"}),
     ):
         response = client.get(path, params=params, headers=auth)
         assert response.status_code == 422, (path, params, response.text)

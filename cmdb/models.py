@@ -754,3 +754,41 @@ class GateOverride(Timestamped, Base):
     created_by: Mapped[str] = mapped_column(String(128))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     revoked_by: Mapped[str | None] = mapped_column(String(128))
+
+
+# --- ledger month-boundary state (SLA) ---
+
+
+class LedgerLastState(Base):
+    """The latest transition of an object per vantage: derived from ``status_transition``.
+
+    Kept by the database (PostgreSQL triggers of migration 0006, for every writer); with
+    :class:`LedgerMonthState` it gives the state at a month boundary without reading the history
+    before it (docs/sla.md §11). Keyed by what it describes, no surrogate id; values copied from
+    the ledger, which checks them. Empty on SQLite, where reports read the ledger itself.
+    """
+
+    __tablename__ = "ledger_last_state"
+
+    object_kind: Mapped[str] = mapped_column(String(11), primary_key=True)
+    object_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    vantage: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(8))
+
+
+class LedgerMonthState(Base):
+    """An object's state per vantage at a ledger boundary: derived from ``status_transition``.
+
+    Boundaries are 10:00 UTC on the last day of every month (before midnight of the 1st in every
+    time zone). A row holds the state of the object's last transition before ``boundary``, for
+    objects with transitions before and after it; see :class:`LedgerLastState`.
+    """
+
+    __tablename__ = "ledger_month_state"
+
+    object_kind: Mapped[str] = mapped_column(String(11), primary_key=True)
+    boundary: Mapped[dt.datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    object_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    vantage: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8))

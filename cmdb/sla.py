@@ -37,8 +37,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from itertools import repeat
-from operator import lshift, or_, sub
+from itertools import islice, repeat
+from operator import lshift, or_
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, text
@@ -183,33 +183,61 @@ def _fast_tables() -> tuple[list[int], list[int]]:
 
 
 def _tally(
-    period: int, events: list[int], shifted: int, tables: tuple[Any, Any], downs: list[int]
+    period: int,
+    events: list[int],
+    shifted: int,
+    tables: tuple[Any, Any],
+    downs: list[int] | None = None,
+    *,
+    origin: int = 0,
 ) -> tuple[int, int, int, int, int, int]:
     """Add up one object's timeline → µs (up, down, degraded, unknown, maintenance, disagreement).
 
-    ``events`` are encoded ints (sorted here); ``shifted`` is the combined state at the start,
-    shifted left by 8; ``tables`` are (step, category), lists or lazy dicts. The instants the
-    object became down (for more than no time at all) are appended to ``downs``.
+    ``events`` are encoded ints (sorted here) whose times count from any fixed instant; the
+    interval is [origin, origin + period) on that scale. ``shifted`` is the combined state before
+    the first event, shifted left by 8; events before ``origin`` only move it to the state at
+    ``origin``. ``tables`` are (step, category), lists or lazy dicts. The instants (µs since
+    ``origin``) the object became down, for more than no time at all, are appended to ``downs``
+    if given.
     """
     step, category = tables
     events.sort()
+    first = 0
+    if events and events[0] >> 8 < origin:
+        first = bisect_left(events, origin << 8)
+        for event in events[:first]:
+            shifted = step[shifted | (event & 255)]
     sums = [0] * 10
-    first = len(downs)
     cur = category[shifted]
-    t_prev = 0
-    for event in events:
-        shifted = step[shifted | (event & 255)]
-        cat = category[shifted]
-        if cat != cur:
-            t = event >> 8
-            sums[cur] += t - t_prev
-            if cat == 2:  # _DOWN (a literal: this loop runs once per ledger row)
-                downs.append(t)
-            elif cur == 2 and t == t_prev and len(downs) > first and downs[-1] == t:
-                downs.pop()  # down for no time at all: several slots changed at one instant
-            t_prev = t
-            cur = cat
-    sums[cur] += period - t_prev
+    # The loops below run once per ledger row: each category's time is the sum of the instants
+    # it ended minus those it began, and the literal 2 is _DOWN.
+    sums[cur] -= origin
+    if downs is None:
+        for event in islice(events, first, None) if first else events:
+            shifted = step[shifted | (event & 255)]
+            cat = category[shifted]
+            if cat != cur:
+                t = event >> 8
+                sums[cur] += t
+                sums[cat] -= t
+                cur = cat
+    else:
+        marks = len(downs)
+        t_prev = origin
+        for event in islice(events, first, None) if first else events:
+            shifted = step[shifted | (event & 255)]
+            cat = category[shifted]
+            if cat != cur:
+                t = event >> 8
+                sums[cur] += t
+                sums[cat] -= t
+                if cat == 2:
+                    downs.append(t - origin)
+                elif cur == 2 and t == t_prev and len(downs) > marks and downs[-1] == t - origin:
+                    downs.pop()  # down for no time at all: several slots changed at one instant
+                t_prev = t
+                cur = cat
+    sums[cur] += origin + period
     up, down, degraded = sums[0] + sums[1], sums[2] + sums[3], sums[4] + sums[5]
     maintenance = sums[6] + sums[7]
     unknown = period - up - down - degraded - maintenance
@@ -255,15 +283,17 @@ def _merge(windows: Iterable[tuple[int, int]], period: int) -> list[tuple[int, i
     return merged
 
 
-def _add_maintenance(timeline: _Timeline, windows: Iterable[tuple[int, int]], period: int) -> None:
-    """Put merged maintenance windows (µs since start) on slot 0 of a timeline."""
+def _add_maintenance(
+    timeline: _Timeline, windows: Iterable[tuple[int, int]], origin: int, period: int
+) -> None:
+    """Put merged maintenance windows (µs since start) on slot 0 of a timeline (start = origin)."""
     for a, b in _merge(windows, period):
         if a == 0:
             timeline.initial |= 1
         else:
-            timeline.events.append(a << 8 | 1)
+            timeline.events.append((origin + a) << 8 | 1)
         if b < period:
-            timeline.events.append(b << 8)
+            timeline.events.append((origin + b) << 8)
 
 
 class _Tables:
@@ -334,10 +364,8 @@ def compute_seconds(
         _aware(a, "maintenance start")
         _aware(b, "maintenance end")
         windows.append(((a - start) // _US, (b - start) // _US))
-    _add_maintenance(timeline, windows, period)
-    return _seconds(
-        _tally(period, timeline.events, timeline.initial << 8, _Tables().of(timeline), [])
-    )
+    _add_maintenance(timeline, windows, 0, period)
+    return _seconds(_tally(period, timeline.events, timeline.initial << 8, _Tables().of(timeline)))
 
 
 # --- reading the ledger ----------------------------------------------------------------------
@@ -347,28 +375,59 @@ _CODE_CHAR_SQL = (
     "CASE state WHEN 'up' THEN '1' WHEN 'degraded' THEN '2' WHEN 'down' THEN '3' ELSE '0' END"
 )
 _PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+#: Instants up to here fit in 55 bits of µs since _PG_EPOCH (year 3141): see _pg_events.
+_PG_FAST_END = _PG_EPOCH + dt.timedelta(microseconds=2**55)
+#: Ledger boundaries come this long before a month starts in UTC (migration 0006).
+_LEAD = dt.timedelta(hours=14)
 
-# PostgreSQL, on the driver's binary cursor (no per-row work in SQLAlchemy), one pass over the
-# (kind, key, vantage, at) index. Per (object, vantage): the period's instants as one bytea of
-# timestamptz_send values (the server's own int64 µs since 2000-01-01, big-endian: exact, no
-# arithmetic on the server) with the state codes as a string in the same order; and the state
-# before start, as the max of µs since start × 4 + code over the earlier rows (negative numbers:
-# the latest row wins, its code is the low two bits; date_part of such an interval is exact to
-# far below a µs, so round() orders distinct instants correctly). A group aggregate over the
-# index emits the groups in key order while the scan goes on: each object is added up here as
-# soon as its last row has arrived, while the server works on the next ones. Hash aggregation
-# and sorting would hold every row back until the end, hence the planner settings.
-_PG_LEDGER = f"""
-    SELECT object_key, vantage,
-           max(round(date_part('epoch', at - %(start)s) * 1000000)::int8 * 4 + {_CODE_SQL})
-               FILTER (WHERE at < %(start)s) AS prior,
-           string_agg(timestamptz_send(at), ''::bytea) FILTER (WHERE at >= %(start)s) AS instants,
-           string_agg({_CODE_CHAR_SQL}, '') FILTER (WHERE at >= %(start)s) AS codes
+
+def ledger_boundary(at: dt.datetime) -> dt.datetime:
+    """The last ledger boundary at or before ``at``: 10:00 UTC on the last day of a month.
+
+    The database keeps every object's state at each boundary (``ledger_month_state`` with
+    ``ledger_last_state``, PostgreSQL; docs/sla.md §11). A boundary precedes midnight of the 1st
+    in every time zone (UTC−12…UTC+14), so a month's report reads at most 26 hours of the ledger
+    before its start (Moscow: 11).
+    """
+    shifted = _aware(at, "at").astimezone(dt.UTC) + _LEAD
+    try:
+        return dt.datetime(shifted.year, shifted.month, 1, tzinfo=dt.UTC) - _LEAD
+    except OverflowError:  # January of year 1: no boundary before it, read everything
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+# PostgreSQL, on the driver's binary cursor (no per-row work in SQLAlchemy), one statement (one
+# snapshot) from the last boundary B before the start:
+# * the state at B of every object and vantage: ledger_month_state at B, and ledger_last_state
+#   for those whose transitions all precede B (the triggers of migration 0006 keep both);
+# * per (object, vantage) the transitions of [B, end): their instants as one bytea of
+#   timestamptz_send values (the server's own int64 µs since 2000-01-01, big-endian: exact, no
+#   arithmetic on the server) and their states as one string of second letters ('uP', 'dOwn',
+#   'dEgraded', 'uNknown'), in the same order. Those before the start only set its state.
+# A merge of the three parts by object key (each read in key order from an index; the
+# parenthesized ORDER BYs and the exact column types let the planner merge instead of sorting
+# the union) emits each object's rows together while the scan goes on: each object is added up
+# here as soon as they have arrived, while the server works on the next ones. Hash aggregation
+# and sorting would hold every row back until the end, hence the planner settings. Nothing
+# before B is read, however long the history.
+_PG_LEDGER = """
+    (SELECT object_key, vantage, state::text AS prior, NULL::bytea AS instants, NULL::text AS codes
+       FROM ledger_month_state
+      WHERE object_kind = %(kind)s AND boundary = %(boundary)s
+      ORDER BY object_key)
+    UNION ALL
+    (SELECT object_key, vantage, state::text, NULL::bytea, NULL::text
+       FROM ledger_last_state
+      WHERE object_kind = %(kind)s AND at < %(boundary)s
+      ORDER BY object_key)
+    UNION ALL
+    SELECT object_key, vantage, NULL::text,
+           string_agg(timestamptz_send(at), ''::bytea), string_agg(substr(state, 2, 1), '')
       FROM status_transition
-     WHERE object_kind = %(kind)s AND at < %(end)s
+     WHERE object_kind = %(kind)s AND at >= %(boundary)s AND at < %(end)s
      GROUP BY object_key, vantage
-     ORDER BY object_key, vantage
-"""  # noqa: S608 - constant SQL
+     ORDER BY object_key
+"""
 _PG_SETTINGS = {
     "jit": "off",  # compiling this aggregate costs more than it saves
     "work_mem": "'64MB'",  # the per-group byte strings need room
@@ -379,7 +438,8 @@ _PG_SETTINGS = {
 
 # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): µs since 1970 from strftime's whole seconds
 # and the text's fraction. The state before start is the row with max(at) (SQLite's bare-column
-# rule for min/max aggregates).
+# rule for min/max aggregates): the embedded default's ledger is small, and has no boundary
+# states (no triggers there).
 _SQLITE_LEDGER = text(
     f"""
     SELECT object_key, vantage, NULL AS prior,
@@ -402,12 +462,15 @@ _SQLITE_LEDGER = text(
 
 #: Rows per network round of the PostgreSQL stream.
 _CHUNK = 1000
-#: Per slot: state code characters '0'…'3' → event tags (slot × 4 + code).
-_TAGS = [bytes.maketrans(b"0123", bytes((slot << 2) | code for code in range(4)))
-         for slot in range(MAX_VANTAGES + 1)]  # fmt: skip
+#: Per slot: a state's letter (PostgreSQL) or code digit (SQLite) → event tag (slot × 4 + code).
+_PG_TAGS = [bytes.maketrans(b"npeo", bytes((slot << 2) | code for code in range(4)))
+            for slot in range(MAX_VANTAGES + 1)]  # fmt: skip
+_SQLITE_TAGS = [bytes.maketrans(b"0123", bytes((slot << 2) | code for code in range(4)))
+                for slot in range(MAX_VANTAGES + 1)]  # fmt: skip
+_EIGHT = repeat(8)
 
 
-def _pg_instants(blob: bytes) -> array[int]:
+def _pg_instants(blob: bytes | bytearray) -> array[int]:
     values = array("q")
     values.frombytes(blob)
     if sys.byteorder == "little":
@@ -415,15 +478,35 @@ def _pg_instants(blob: bytes) -> array[int]:
     return values
 
 
-def _sqlite_instants(joined: str) -> Iterable[int]:
-    return map(int, joined.split(","))
+def _pg_events(blob: bytes, codes: str, slot: int) -> array[int]:
+    """Events from timestamptz_send values and state letters, without a Python step per event.
+
+    Each big-endian int64 whose top 9 bits are 0 (instants from 2000 to 3141), moved one byte to
+    the left, is the instant << 8; its last byte, the next value's top byte, is 0 and takes the
+    tag.
+    """
+    buf = bytearray(blob)
+    del buf[0]
+    buf.append(0)
+    buf[7::8] = codes.encode().translate(_PG_TAGS[slot])
+    return _pg_instants(buf)
 
 
-def _pg_rows(conn: Connection, kind: str, start: dt.datetime, end: dt.datetime) -> Iterator[Any]:
+def _pg_events_any(blob: bytes, codes: str, slot: int) -> Iterable[int]:
+    """Events from timestamptz_send values and state letters, for instants before 2000 too."""
+    tags = codes.encode().translate(_PG_TAGS[slot])
+    return map(or_, map(lshift, _pg_instants(blob), _EIGHT), tags)
+
+
+def _sqlite_events(joined: str, codes: str, slot: int) -> Iterable[int]:
+    tags = codes.encode().translate(_SQLITE_TAGS[slot])
+    return map(or_, map(lshift, map(int, joined.split(",")), _EIGHT), tags)
+
+
+def _pg_rows(conn: Connection, params: Mapping[str, Any]) -> Iterator[Any]:
     import psycopg
 
     raw: Any = conn.connection.driver_connection
-    params = {"kind": kind, "start": start, "end": end}
     with raw.cursor(binary=True) as cursor:
         for name, value in _PG_SETTINGS.items():
             cursor.execute(f"SET LOCAL {name} = {value}")
@@ -438,38 +521,47 @@ def _pg_rows(conn: Connection, kind: str, start: dt.datetime, end: dt.datetime) 
 
 def _ledger_timelines(
     conn: Connection, kind: str, start: dt.datetime, end: dt.datetime
-) -> Iterator[tuple[str, _Timeline]]:
-    """One query: each object of ``kind`` with ledger rows before ``end``, as it is complete."""
+) -> tuple[int, Iterator[tuple[str, _Timeline]]]:
+    """One query: each object of ``kind`` with ledger rows before ``end``, as it is complete.
+
+    Returns the start in the events' time scale (µs since 2000 on PostgreSQL, since 1970 on
+    SQLite) and the objects' timelines.
+    """
     rows: Iterable[Any]
-    instants: Callable[[Any], Iterable[int]]
+    events: Callable[[Any, str, int], Iterable[int]]
+    prior_code: Callable[[Any], int]
     if conn.dialect.name == "postgresql":
-        rows, instants, base = _pg_rows(conn, kind, start, end), _pg_instants, _PG_EPOCH
+        boundary = ledger_boundary(start)
+        rows = _pg_rows(conn, {"kind": kind, "boundary": boundary, "end": end})
+        fast = boundary >= _PG_EPOCH and end <= _PG_FAST_END
+        events = _pg_events if fast else _pg_events_any
+        prior_code, base = CODES.__getitem__, _PG_EPOCH
     else:
         rows = conn.execute(_SQLITE_LEDGER, {"kind": kind, "start": start, "end": end})
-        instants, base = _sqlite_instants, _EPOCH
-    origin = repeat((start - base) // _US)
-    eight = repeat(8)
-    key: str | None = None
-    timeline = _Timeline()
-    for row_key, vantage, prior, times, codes in rows:
-        if row_key != key:
-            if key is not None:
-                yield key, timeline
-            key, timeline = row_key, _Timeline()
-        slots = timeline.slots
-        slot = slots.get(vantage)
-        if slot is None:
-            slot = slots[vantage] = len(slots) + 1
-            if slot > MAX_VANTAGES:
-                raise ValueError(f"more than {MAX_VANTAGES} vantage points for {kind} {key}")
-        if times is not None:
-            # event = (µs since start) << 8 | slot << 2 | code
-            tags = codes.encode().translate(_TAGS[slot])
-            timeline.events += map(or_, map(lshift, map(sub, instants(times), origin), eight), tags)
-        if prior is not None:
-            timeline.initial |= (prior & 3) << (2 * slot)
-    if key is not None:
-        yield key, timeline
+        events, prior_code, base = _sqlite_events, int, _EPOCH
+
+    def timelines() -> Iterator[tuple[str, _Timeline]]:
+        key: str | None = None
+        timeline = _Timeline()
+        for row_key, vantage, prior, times, codes in rows:
+            if row_key != key:
+                if key is not None:
+                    yield key, timeline
+                key, timeline = row_key, _Timeline()
+            slots = timeline.slots
+            slot = slots.get(vantage)
+            if slot is None:
+                slot = slots[vantage] = len(slots) + 1
+                if slot > MAX_VANTAGES:
+                    raise ValueError(f"more than {MAX_VANTAGES} vantage points for {kind} {key}")
+            if times is not None:
+                timeline.events += events(times, codes, slot)
+            if prior is not None:
+                timeline.initial |= prior_code(prior) << (2 * slot)
+        if key is not None:
+            yield key, timeline
+
+    return (start - base) // _US, timelines()
 
 
 def _measure(
@@ -480,22 +572,28 @@ def _measure(
     *,
     keys: Iterable[str],
     maintenance: Mapping[str, Sequence[tuple[dt.datetime, dt.datetime]]],
-    downs: list[int],
+    downs: list[int] | None,
 ) -> tuple[list[str], list[tuple[int, int, int, int, int, int]]]:
-    """µs per category for every object of ``kind`` in the ledger or in ``keys``, key-sorted."""
+    """µs per category for every object of ``kind`` in the ledger or in ``keys``, key-sorted.
+
+    The instants (µs since start) objects became down are appended to ``downs`` if given.
+    """
     period = (end - start) // _US
     tables = _Tables()
     results: dict[str, tuple[int, int, int, int, int, int]] = {}
+    origin, timelines = _ledger_timelines(conn, kind, start, end)
 
     def tally(key: str, timeline: _Timeline) -> None:
         windows = maintenance.get(key)
         if windows:
             spans = [((a - start) // _US, (b - start) // _US) for a, b in windows]
-            _add_maintenance(timeline, spans, period)
+            _add_maintenance(timeline, spans, origin, period)
         shifted = timeline.initial << 8
-        results[key] = _tally(period, timeline.events, shifted, tables.of(timeline), downs)
+        results[key] = _tally(
+            period, timeline.events, shifted, tables.of(timeline), downs, origin=origin
+        )
 
-    for key, timeline in _ledger_timelines(conn, kind, start, end):
+    for key, timeline in timelines:
         tally(key, timeline)
     for key in keys:
         if key not in results:
@@ -522,7 +620,7 @@ def object_seconds(
     start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
     with engine.connect() as conn:
         ordered, values = _measure(
-            conn, kind, start, end, keys=keys, maintenance=maintenance or {}, downs=[]
+            conn, kind, start, end, keys=keys, maintenance=maintenance or {}, downs=None
         )
     return {key: _seconds(us) for key, us in zip(ordered, values, strict=True)}
 

@@ -74,8 +74,8 @@ def frr_router(tmp_path: Path) -> Iterator[FrrRouter]:
         path.write_text("", encoding="ascii")
         shutil.chown(path, "frr", "frr")
     force = f"{VTYSH} --vty_socket {confdir} --config_dir {confdir}"
-    host = helpers_netns.up("frr", work, subnet=181, force_command=force)
     try:
+        host = helpers_netns.up("frr", work, subnet=181, force_command=force)
         primary_peer, _ = helpers_netns.add_link(host, 183, "eth1")
         backup_peer, _ = helpers_netns.add_link(host, 182, "eth2")
         for daemon in ("zebra", "staticd"):

@@ -44,13 +44,18 @@ def get_record(engine: Engine, kind: str, key: str, zone: dt.tzinfo) -> dict[str
     return snapshot(spec, row, _ReverseRefs(refs), zone)
 
 
-def delete_record(engine: Engine, kind: str, key: str, *, actor: str, zone: dt.tzinfo) -> None:
-    """Delete one row by natural key with an audit entry; :class:`Conflict` if still referenced."""
+def delete_record(
+    engine: Engine, kind: str, key: str, *, actor: str, zone: dt.tzinfo, source: str = "cli"
+) -> None:
+    """Delete one row by natural key with an audit entry; :class:`Conflict` if still referenced.
+
+    ``source`` says where the deletion came from in the journal (``cli``, ``api``, ``web``).
+    """
     spec = get_kind(kind)
     before = get_record(engine, kind, key, zone)
     table = _table(kind)
     key_value: Any = int(key) if spec.key_column.kind.value == "int" else key
-    audit = AuditBatch(actor=actor, source="cli")
+    audit = AuditBatch(actor=actor, source=source)
     try:
         with engine.begin() as conn:
             conn.execute(delete(table).where(table.c[spec.key] == key_value))

@@ -203,6 +203,7 @@ def _register(spec: KindSpec) -> None:
             key,
             actor=principal.username,
             zone=request.app.state.settings.zone,
+            source="api",
         )
         return Response(status_code=204)
 

@@ -391,7 +391,13 @@ async def cmdb_delete(
         return _not_found(request, f"{kind} {key}")
     try:
         await run_in_threadpool(
-            delete_record, engine_of(request), kind, key, actor=principal.username, zone=zone
+            delete_record,
+            engine_of(request),
+            kind,
+            key,
+            actor=principal.username,
+            zone=zone,
+            source="web",
         )
     except NotFound:
         return _not_found(request, f"{kind} {key}")

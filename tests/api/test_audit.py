@@ -9,23 +9,14 @@ import json
 
 import openpyxl
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-import cmdb.users
 from cmdb.audit import AuditBatch
 from cmdb.choices import Role
 from tests.api_fixtures import login
 from tests.factories import make_world
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id with small parameters: the per-role users are created in every test."""
-    monkeypatch.setattr(cmdb.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
-
 
 MSK = dt.timezone(dt.timedelta(hours=3))
 

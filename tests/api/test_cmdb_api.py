@@ -58,6 +58,13 @@ def test_create_get_update_delete_a_device_with_the_journal(
         ("update", "engineer-user"),
         ("delete", "engineer-user"),
     ]
+    with engine.connect() as conn:
+        sources = conn.scalars(
+            select(AuditEntry.source).where(
+                AuditEntry.entity == "device", AuditEntry.action == "delete"
+            )
+        ).all()
+    assert sources == ["api"]
     update = journal[1]
     assert update.before["mgmt_address"] == "127.23.0.9"
     assert update.after["mgmt_address"] == "127.23.0.10"

@@ -5,23 +5,14 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-import cmdb.users
 from cmdb.choices import Role
 from cmdb.models import AuditEntry, Device, Site
 from tests.api_fixtures import login
 from tests.factories import make_world
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id with small parameters: the per-role users are created in every test."""
-    monkeypatch.setattr(cmdb.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 def _journal_count(engine: Engine) -> int:

@@ -23,13 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-import cmdb.users
 from api.auth import CSRF_HEADER, SESSION_COOKIE
 from api.permissions import MATRIX, Permission
 from cmdb.choices import Role
@@ -52,17 +50,8 @@ PUBLIC_PREFIXES = ("/static",)
 #: Routes that check their permission in the handler instead of a dependency, and why.
 #: /metrics: a Prometheus scraper from an allowed network needs no token (api/routes/system.py).
 INLINE: dict[str, Permission] = {"/metrics": Permission.METRICS_READ}
-#: Pages that answer an anonymous caller with JSON 401 instead of the login redirect (reported to
-#: the lead: ``/logout`` uses ``require()`` without ``page=True``); either answer is accepted.
-ANONYMOUS_401_PAGES = frozenset({("POST", "/logout")})
 #: What a path parameter becomes: a key that exists nowhere.
 PLACEHOLDER = "no-such-key-1"
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id with small parameters: the per-role users are created in every test."""
-    monkeypatch.setattr(cmdb.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @dataclass(frozen=True)
@@ -151,10 +140,7 @@ def test_anonymous_callers_are_asked_to_authenticate(app: FastAPI) -> None:
             if endpoint.api or endpoint.path in INLINE:
                 ok = response.status_code == 401
             else:
-                ok = _login_redirect(response) or (
-                    (endpoint.method, endpoint.path) in ANONYMOUS_401_PAGES
-                    and response.status_code == 401
-                )
+                ok = _login_redirect(response)
             if not ok:
                 wrong.append(f"{endpoint}: {response.status_code}")
     assert wrong == [], "anonymous callers let through or answered wrongly:\n" + "\n".join(wrong)

@@ -8,11 +8,9 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-import cmdb.users
 from api.app import CONTENT_SECURITY_POLICY
 from api.routes.reports import previous_month
 from cmdb.choices import Role
@@ -22,12 +20,6 @@ from tests.api_fixtures import login
 from tests.factories import control_point, load, make_world
 
 MSK = ZoneInfo("Europe/Moscow")
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id with small parameters: the per-role users are created in every test."""
-    monkeypatch.setattr(cmdb.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @pytest.fixture

@@ -14,22 +14,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
-import cmdb.users
 from cmdb.choices import Role
 from cmdb.kinds import KINDS
 from tests.factories import load, make_world
 
 ROWS = 30
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id with small parameters: the per-role users are created in every test."""
-    monkeypatch.setattr(cmdb.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 def records(n: int) -> dict[str, list[dict[str, Any]]]:

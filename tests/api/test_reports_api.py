@@ -8,12 +8,10 @@ import io
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
-import cmdb.users
 from api.routes.reports import previous_month
 from cmdb.bulk import bulk_insert
 from cmdb.choices import Role
@@ -22,12 +20,6 @@ from tests.factories import control_point, load, make_world
 
 MSK = ZoneInfo("Europe/Moscow")
 OCTOBER = 31 * 86400
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id with small parameters: the per-role users are created in every test."""
-    monkeypatch.setattr(cmdb.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 def msk(day: int, hour: int = 0, minute: int = 0) -> dt.datetime:

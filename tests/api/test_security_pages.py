@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-import cmdb.users
 from cmdb.choices import Role, State
 from cmdb.ledger import Ledger, Observation
 from tests.api.test_status_api import DEMO_ATTESTATIONS
 from tests.api_fixtures import login
 from tests.factories import load, make_world
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id with small parameters: the per-role users are created in every test."""
-    monkeypatch.setattr(cmdb.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 def _section(html: str, testid: str) -> str:

@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-import cmdb.users
 from api.web.engineer import provisioning_runs_api
 from cmdb.choices import Role, State
 from cmdb.ledger import ChannelRef, Ledger, Observation
 from tests.api_fixtures import login
 from tests.factories import load, make_world
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real argon2id with small parameters: the per-role users are created in every test."""
-    monkeypatch.setattr(cmdb.users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
-
 
 T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)

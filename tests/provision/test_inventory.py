@@ -94,6 +94,7 @@ def test_district_groups_stay_unique_and_stable_when_names_collide() -> None:
     assert slugify("MO-1") == "mo_1"
 
 
+@pytest.mark.slow
 def test_ansible_inventory_lists_the_cmdb_as_kontur_inventory_does(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
@@ -153,6 +154,7 @@ def test_ansible_inventory_lists_the_cmdb_as_kontur_inventory_does(
     assert "ansible_network_os" not in listing["_meta"]["hostvars"]["dc-hw1"]
 
 
+@pytest.mark.slow
 def test_graph_and_host(engine: Engine, db_url: str, tmp_path: Path) -> None:
     make_world(engine)
     graph = _ansible_inventory(db_url, tmp_path, "--graph", "district_abinsky")
@@ -171,6 +173,7 @@ def test_decommissioned_devices_are_left_out(engine: Engine, db_url: str, tmp_pa
     assert _members(listing)["role_router"] == {"fap-0001-rtr"}
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_the_inventory(engine: Engine, db_url: str, tmp_path: Path) -> None:
     make_world(engine)
     _, token = create_token(
@@ -200,6 +203,7 @@ def test_no_secret_reaches_the_inventory(engine: Engine, db_url: str, tmp_path: 
     assert '"community":' not in output
 
 
+@pytest.mark.slow
 def test_cmdb_text_is_never_templated(engine: Engine, db_url: str, tmp_path: Path) -> None:
     """A site name with a Jinja expression reaches a play as the literal text."""
     make_world(engine)

@@ -9,7 +9,7 @@ DURATION ?=
 PORT ?= 8080
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup deps demo test test-sqlite test-postgres check bench clean help
+.PHONY: setup deps demo test test-sqlite test-postgres check bench bench-inventory rules clean help
 
 help:
 	@echo "make demo   - set up, migrate, load the demo region if the database is empty, print a summary"
@@ -64,6 +64,16 @@ bench: setup
 	@if $(BIN)/python scripts/pg_reachable.py "$(PG_TEST_URL)"; then \
 		$(BIN)/python bench/import_awp.py --database-url "$(PG_TEST_URL)"; \
 		$(BIN)/python bench/sla_month.py --database-url "$(PG_TEST_URL)"; fi
+	$(BIN)/python bench/fap_card.py
+
+# Minutes at scale 1: Ansible itself parses 35k hosts on both sides (see docs/provisioning.md).
+bench-inventory: setup
+	$(BIN)/python bench/inventory.py --repeat 1
+
+# Alert rules and their unit tests (make test runs these too).
+rules:
+	promtool check rules dashboards/prometheus/rules/*.yml
+	promtool test rules dashboards/prometheus/tests/*.yml
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -374,12 +374,24 @@ def _needle(q: str) -> str:
     return q.strip().lower()
 
 
+#: Words that name a kind of site rather than a site: «ФАП хутор» means FAPs matching «хутор».
+KIND_WORDS: dict[str, str] = {"фап": "fap", "фп": "fp", "fap": "fap", "fp": "fp"}
+
+
+def _kind_words(needle: str) -> tuple[str, set[str]]:
+    """The needle without its kind words, and the site kinds they name."""
+    words = needle.split()
+    kinds = {KIND_WORDS[w] for w in words if w in KIND_WORDS}
+    return " ".join(w for w in words if w not in KIND_WORDS), kinds
+
+
 def search(engine: Engine, q: str, limit: int = 20) -> list[SearchHit]:
     """Sites matching ``q`` in any identifier (a bounded number of queries; FAP/FP first)."""
     needle = _needle(q)
     if not needle or "\x00" in needle:  # PostgreSQL text cannot hold NUL: nothing matches it
         return []
     limit = max(1, min(limit, MAX_LIMIT))
+    needle, site_kinds = _kind_words(needle)
     # A ViPNet ID is written 0x07c40002, 07C40002 or 07c4.0002: match on the hex digits alone.
     hex_needle = needle.removeprefix("0x").replace(".", "").replace(" ", "")
 
@@ -436,6 +448,9 @@ def search(engine: Engine, q: str, limit: int = 20) -> list[SearchHit]:
                 .where(like(VipnetNode.vipnet_id, hex_needle)),
             )
         )
+    if not needle:  # only kind words («ФАП»): the sites of those kinds, by code
+        by_kind = select(Site.id, Site.code).where(Site.kind.in_(site_kinds)).order_by(Site.code)
+        queries = [("site", by_kind)]
     matches: dict[int, tuple[str, str]] = {}
     with engine.connect() as conn:
         for kind, query in queries:
@@ -451,7 +466,7 @@ def search(engine: Engine, q: str, limit: int = 20) -> list[SearchHit]:
                    org.short_name.label("organization"))
             .outerjoin(District, District.id == Site.district_id)
             .outerjoin(org, org.id == Site.organization_id)
-            .where(Site.id.in_(list(matches)))
+            .where(Site.id.in_(list(matches)), *([Site.kind.in_(site_kinds)] if site_kinds else []))
         ).all()  # fmt: skip
         exact = needle
 

@@ -452,3 +452,9 @@ def test_pages_need_a_session(world: Engine, client: TestClient) -> None:
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=")
+
+
+def test_kind_words_narrow_the_search_to_faps(world: Engine) -> None:
+    assert [h.code for h in search(world, "ФАП", 10)] == [FAP]  # «ФАП» alone lists the FAPs
+    assert [h.code for h in search(world, "фап абинский", 10)] == [FAP]  # not the MO site
+    assert search(world, "ФП", 10) == []  # no FP in this world

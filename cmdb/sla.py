@@ -8,14 +8,17 @@ statistics, aggregation) are in ``docs/sla.md``; this module implements exactly 
   vantage was in before them, maintenance windows and an interval → :class:`Seconds`.
 * :func:`object_seconds` is the same maths for every object of a kind, from the database: one
   query per kind returns, per (object, vantage), the interval's transitions packed into one value
-  and the state before the start; objects are added up while the rows stream in.
+  and the state before the start (on PostgreSQL: the state at the ledger's last month boundary
+  before it, :func:`ledger_boundary`, and the transitions from there); objects are added up
+  while the rows stream in.
 * :func:`build_uptime_report` adds the CMDB (names, sites, SLA targets), maintenance windows,
   groups, failover statistics and outages per day, and returns an :class:`UptimeReport`.
 
 All of them run the same integer arithmetic on microseconds (the ledger's resolution), so
 nothing is rounded before the final division into float seconds. An object's timeline is a
-sorted list of *events*, each one int: ``µs since start << 8 | slot << 2 | state code``; slot 0
-is maintenance (code 1 in, 0 out), slots 1… are the object's vantage points. The combined state
+sorted list of *events*, each one int: ``µs << 8 | slot << 2 | state code`` (µs since the start,
+or since a fixed epoch with the start given as an origin); slot 0 is maintenance (code 1 in,
+0 out), slots 1… are the object's vantage points. The combined state
 of all slots is one int (2 bits per slot), advanced by table lookups; time is added up only
 where the category (up, down, degraded, maintenance, unknown, plus the disagreement flag)
 changes.
@@ -33,7 +36,7 @@ import sys
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -41,7 +44,7 @@ from itertools import islice, repeat
 from operator import lshift, or_
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, text
+from sqlalchemy import Connection, CursorResult, Engine, bindparam, select, text
 from sqlalchemy.orm import aliased
 
 from cmdb.choices import FailoverKind, ObjectKind, State
@@ -503,7 +506,7 @@ def _sqlite_events(joined: str, codes: str, slot: int) -> Iterable[int]:
     return map(or_, map(lshift, map(int, joined.split(",")), _EIGHT), tags)
 
 
-def _pg_rows(conn: Connection, params: Mapping[str, Any]) -> Iterator[Any]:
+def _pg_rows(conn: Connection, params: Mapping[str, Any]) -> Generator[Any]:
     import psycopg
 
     raw: Any = conn.connection.driver_connection
@@ -521,13 +524,13 @@ def _pg_rows(conn: Connection, params: Mapping[str, Any]) -> Iterator[Any]:
 
 def _ledger_timelines(
     conn: Connection, kind: str, start: dt.datetime, end: dt.datetime
-) -> tuple[int, Iterator[tuple[str, _Timeline]]]:
+) -> tuple[int, Generator[tuple[str, _Timeline]]]:
     """One query: each object of ``kind`` with ledger rows before ``end``, as it is complete.
 
     Returns the start in the events' time scale (µs since 2000 on PostgreSQL, since 1970 on
     SQLite) and the objects' timelines.
     """
-    rows: Iterable[Any]
+    rows: Generator[Any] | CursorResult[Any]
     events: Callable[[Any, str, int], Iterable[int]]
     prior_code: Callable[[Any], int]
     if conn.dialect.name == "postgresql":
@@ -540,24 +543,32 @@ def _ledger_timelines(
         rows = conn.execute(_SQLITE_LEDGER, {"kind": kind, "start": start, "end": end})
         events, prior_code, base = _sqlite_events, int, _EPOCH
 
-    def timelines() -> Iterator[tuple[str, _Timeline]]:
+    def timelines() -> Generator[tuple[str, _Timeline]]:
         key: str | None = None
         timeline = _Timeline()
-        for row_key, vantage, prior, times, codes in rows:
-            if row_key != key:
-                if key is not None:
-                    yield key, timeline
-                key, timeline = row_key, _Timeline()
-            slots = timeline.slots
-            slot = slots.get(vantage)
-            if slot is None:
-                slot = slots[vantage] = len(slots) + 1
-                if slot > MAX_VANTAGES:
-                    raise ValueError(f"more than {MAX_VANTAGES} vantage points for {kind} {key}")
-            if times is not None:
-                timeline.events += events(times, codes, slot)
-            if prior is not None:
-                timeline.initial |= prior_code(prior) << (2 * slot)
+        try:
+            for row_key, vantage, prior, times, codes in rows:
+                if row_key != key:
+                    if key is not None:
+                        yield key, timeline
+                    key, timeline = row_key, _Timeline()
+                slots = timeline.slots
+                slot = slots.get(vantage)
+                if slot is None:
+                    slot = slots[vantage] = len(slots) + 1
+                    if slot > MAX_VANTAGES:
+                        raise ValueError(
+                            f"more than {MAX_VANTAGES} vantage points for {kind} {key}"
+                        )
+                if times is not None:
+                    timeline.events += events(times, codes, slot)
+                if prior is not None:
+                    timeline.initial |= prior_code(prior) << (2 * slot)
+        finally:
+            # Stopped early (an error here or in the caller): end the query now, not when the
+            # garbage collector gets to it; an unfinished stream holds the connection's lock,
+            # and the connection's rollback would wait for it forever.
+            rows.close()
         if key is not None:
             yield key, timeline
 
@@ -593,8 +604,11 @@ def _measure(
             period, timeline.events, shifted, tables.of(timeline), downs, origin=origin
         )
 
-    for key, timeline in timelines:
-        tally(key, timeline)
+    try:
+        for key, timeline in timelines:
+            tally(key, timeline)
+    finally:
+        timelines.close()
     for key in keys:
         if key not in results:
             tally(key, _Timeline())

@@ -22,6 +22,7 @@ from cmdb.choices import State
 from cmdb.ledger import Ledger, Observation, Policy
 from cmdb.models import FailoverEvent, StatusTransition
 from cmdb.sla import (
+    MAX_VANTAGES,
     build_uptime_report,
     compute_seconds,
     failover_stats,
@@ -529,6 +530,22 @@ def test_a_collector_ledger_counts_from_the_first_failed_poll(engine: Engine) ->
     seconds = object_seconds(engine, "channel", t0, t0 + 10 * minute)[CH1]
     # up from the first success, down from the first failure, unknown from the stop: never up
     assert seconds == Seconds(up_s=4 * 60, down_s=4 * 60, unknown_s=2 * 60)
+
+
+def test_too_many_vantages_are_refused_while_the_rows_still_stream(engine: Engine) -> None:
+    """The error stops the ledger query cleanly: the engine takes the fix and the next question."""
+    write_ledger(
+        engine,
+        [("channel", "A", f"v{i:02d}", msk(2), "up") for i in range(MAX_VANTAGES + 1)]
+        + [("channel", f"Z{i:04d}", "v00", msk(3), "down") for i in range(3000)],
+    )
+    with pytest.raises(ValueError, match=f"more than {MAX_VANTAGES} vantage points"):
+        object_seconds(engine, "channel", OCT_START, OCT_END)
+    with engine.begin() as conn:
+        conn.execute(delete(StatusTransition).where(StatusTransition.vantage != "v00"))
+    day = object_seconds(engine, "channel", msk(4), msk(5))
+    assert len(day) == 3001
+    assert day["Z0000"] == Seconds(down_s=86400)
 
 
 def test_unknown_kinds_and_empty_intervals_are_refused(engine: Engine) -> None:

@@ -37,7 +37,7 @@ from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from itertools import islice, repeat
@@ -148,48 +148,71 @@ def _category(joint: int) -> int:
     return base + (1 if down and (up or degraded) else 0)
 
 
-def _step(shifted: int, tag: int) -> int:
-    """The combined state (shifted left by 8) after an event with ``tag`` (slot × 4 + code)."""
-    slot, code = tag >> 2, tag & 3
-    joint = shifted >> 8
-    joint = (joint & ~(3 << (2 * slot))) | (code << (2 * slot))
-    return joint << 8
+def _next_joint(joint: int, tag: int) -> int:
+    """The combined state after an event with ``tag`` (slot × 4 + code)."""
+    shift = 2 * (tag >> 2)
+    return (joint & ~(3 << shift)) | ((tag & 3) << shift)
 
 
-class _LazyStep(dict[int, int]):
-    """Step table for objects with more than three vantage points, filled on demand."""
-
-    def __missing__(self, key: int) -> int:
-        value = self[key] = _step(key & ~255, key & 255)
-        return value
-
-
-class _LazyCategory(dict[int, int]):
-    """Category table keyed by the shifted combined state, filled on demand."""
-
-    def __missing__(self, key: int) -> int:
-        value = self[key] = _category(key >> 8)
-        return value
+#: A state of the machine is a *row*: ``row[tag]`` is the state after an event with that tag,
+#: ``row[-1]`` its category. Advancing is one subscript per event, with no arithmetic.
+Row = Any
 
 
 @cache
-def _fast_tables() -> tuple[list[int], list[int]]:
-    """Flat step and category tables for up to three vantages (combined state < 256)."""
-    step = [0] * 65536
-    category = [0] * 65536
-    for joint in range(256):
-        shifted = joint << 8
-        category[shifted] = _category(joint)
+def _fast_rows() -> list[list[Any]]:
+    """The states of up to three vantages and maintenance (8 bits), as lists: 16 tags + category."""
+    rows: list[list[Any]] = [[None] * 17 for _ in range(256)]
+    for joint, row in enumerate(rows):
         for tag in range(16):
-            step[shifted | tag] = _step(shifted, tag)
-    return step, category
+            row[tag] = rows[_next_joint(joint, tag)]
+        row[16] = _category(joint)
+    return rows
+
+
+class _LazyRow(dict[int, Any]):
+    """A state with more than three vantages: its next states are made on first use."""
+
+    __slots__ = ("joint", "states")
+
+    def __init__(self, joint: int, states: _LazyStates) -> None:
+        super().__init__({-1: _category(joint)})
+        self.joint, self.states = joint, states
+
+    def __missing__(self, tag: int) -> _LazyRow:
+        row = self[tag] = self.states[_next_joint(self.joint, tag)]
+        return row
+
+
+class _LazyStates(dict[int, _LazyRow]):
+    """The states met so far of objects with more than three vantages, by combined state."""
+
+    def __missing__(self, joint: int) -> _LazyRow:
+        row = self[joint] = _LazyRow(joint, self)
+        return row
+
+
+class _Machine:
+    """The state machine of one computation: flat rows, or lazy ones past three vantages."""
+
+    def __init__(self) -> None:
+        self.lazy: _LazyStates | None = None
+
+    def row(self, joint: int, vantages: int) -> Row:
+        """The state ``joint`` (2 bits per slot) of an object with ``vantages`` vantage points."""
+        if vantages <= 3:
+            return _fast_rows()[joint]
+        if vantages > MAX_VANTAGES:
+            raise ValueError(f"more than {MAX_VANTAGES} vantage points for one object")
+        if self.lazy is None:
+            self.lazy = _LazyStates()
+        return self.lazy[joint]
 
 
 def _tally(
     period: int,
     events: list[int],
-    shifted: int,
-    tables: tuple[Any, Any],
+    row: Row,
     downs: list[int] | None = None,
     *,
     origin: int = 0,
@@ -197,71 +220,50 @@ def _tally(
     """Add up one object's timeline → µs (up, down, degraded, unknown, maintenance, disagreement).
 
     ``events`` are encoded ints (sorted here) whose times count from any fixed instant; the
-    interval is [origin, origin + period) on that scale. ``shifted`` is the combined state before
-    the first event, shifted left by 8; events before ``origin`` only move it to the state at
-    ``origin``. ``tables`` are (step, category), lists or lazy dicts. The instants (µs since
-    ``origin``) the object became down, for more than no time at all, are appended to ``downs``
-    if given.
+    interval is [origin, origin + period) on that scale. ``row`` is the combined state before
+    the first event (:class:`_Machine`); events before ``origin`` only move it to the state at
+    ``origin``. The instants (µs since ``origin``) the object became down, for more than no time
+    at all, are appended to ``downs`` if given.
     """
-    step, category = tables
     events.sort()
     first = 0
     if events and events[0] >> 8 < origin:
         first = bisect_left(events, origin << 8)
         for event in events[:first]:
-            shifted = step[shifted | (event & 255)]
+            row = row[event & 255]
     sums = [0] * 10
-    cur = category[shifted]
-    # The loops below run once per ledger row: each category's time is the sum of the instants
-    # it ended minus those it began, and the literal 2 is _DOWN.
+    cur = row[-1]
+    # The loops below run once per ledger row. A category's time is the sum of the instants it
+    # ended minus those it began; categories are small ints (`is` compares them), 2 is _DOWN.
     sums[cur] -= origin
     if downs is None:
         for event in islice(events, first, None) if first else events:
-            shifted = step[shifted | (event & 255)]
-            cat = category[shifted]
-            if cat != cur:
+            row = row[event & 255]
+            if row[-1] is not cur:
                 t = event >> 8
                 sums[cur] += t
-                sums[cat] -= t
-                cur = cat
+                cur = row[-1]
+                sums[cur] -= t
     else:
         marks = len(downs)
         t_prev = origin
         for event in islice(events, first, None) if first else events:
-            shifted = step[shifted | (event & 255)]
-            cat = category[shifted]
-            if cat != cur:
+            row = row[event & 255]
+            if row[-1] is not cur:
                 t = event >> 8
                 sums[cur] += t
-                sums[cat] -= t
-                if cat == 2:
+                if row[-1] == 2:
                     downs.append(t - origin)
                 elif cur == 2 and t == t_prev and len(downs) > marks and downs[-1] == t - origin:
                     downs.pop()  # down for no time at all: several slots changed at one instant
+                cur = row[-1]
+                sums[cur] -= t
                 t_prev = t
-                cur = cat
     sums[cur] += origin + period
     up, down, degraded = sums[0] + sums[1], sums[2] + sums[3], sums[4] + sums[5]
     maintenance = sums[6] + sums[7]
     unknown = period - up - down - degraded - maintenance
     return up, down, degraded, unknown, maintenance, sums[1] + sums[3] + sums[5] + sums[7]
-
-
-@dataclass(slots=True)
-class _Timeline:
-    """One object's ledger over the interval, encoded (see the module docstring)."""
-
-    events: list[int] = field(default_factory=list)
-    #: combined state at the start (2 bits per slot), not shifted
-    initial: int = 0
-    slots: dict[str, int] = field(default_factory=dict)
-
-    def slot(self, vantage: str) -> int:
-        """The slot of a vantage point (1, 2, … in order of appearance)."""
-        slot = self.slots.get(vantage)
-        if slot is None:
-            slot = self.slots[vantage] = len(self.slots) + 1
-        return slot
 
 
 def _seconds(us: Sequence[int]) -> Seconds:
@@ -287,34 +289,19 @@ def _merge(windows: Iterable[tuple[int, int]], period: int) -> list[tuple[int, i
 
 
 def _add_maintenance(
-    timeline: _Timeline, windows: Iterable[tuple[int, int]], origin: int, period: int
-) -> None:
-    """Put merged maintenance windows (µs since start) on slot 0 of a timeline (start = origin)."""
+    events: list[int], windows: Iterable[tuple[int, int]], origin: int, period: int
+) -> int:
+    """Put merged maintenance windows (µs since start) on slot 0 (start = origin on the events'
+    scale); returns the slot's state at the start (1: in a window)."""
+    at_start = 0
     for a, b in _merge(windows, period):
         if a == 0:
-            timeline.initial |= 1
+            at_start = 1
         else:
-            timeline.events.append((origin + a) << 8 | 1)
+            events.append((origin + a) << 8 | 1)
         if b < period:
-            timeline.events.append((origin + b) << 8)
-
-
-class _Tables:
-    """The step and category tables a timeline needs: flat lists, or lazy dicts past 3 slots."""
-
-    def __init__(self) -> None:
-        self.fast: tuple[Any, Any] = _fast_tables()
-        self.lazy: tuple[Any, Any] | None = None
-
-    def of(self, timeline: _Timeline) -> tuple[Any, Any]:
-        vantages = len(timeline.slots)
-        if vantages <= 3:
-            return self.fast
-        if vantages > MAX_VANTAGES:
-            raise ValueError(f"more than {MAX_VANTAGES} vantage points for one object")
-        if self.lazy is None:
-            self.lazy = (_LazyStep(), _LazyCategory())
-        return self.lazy
+            events.append((origin + b) << 8)
+    return at_start
 
 
 def _aware(value: dt.datetime, name: str) -> dt.datetime:
@@ -348,9 +335,10 @@ def compute_seconds(
     """
     period = _check_interval(start, end)
     initial = initial or {}
-    timeline = _Timeline()
-    for vantage in sorted(set(transitions) | set(initial)):
-        slot = timeline.slot(vantage)
+    events: list[int] = []
+    joint = 0
+    vantages = sorted(set(transitions) | set(initial))
+    for slot, vantage in enumerate(vantages, start=1):
         at_start = CODES[State(initial[vantage]).value] if vantage in initial else 0
         tag = slot << 2
         last_before: dt.datetime | None = None
@@ -360,15 +348,15 @@ def compute_seconds(
                 if last_before is None or at >= last_before:
                     last_before, at_start = at, code
             elif at < end:
-                timeline.events.append(((at - start) // _US) << 8 | tag | code)
-        timeline.initial |= at_start << (2 * slot)
+                events.append(((at - start) // _US) << 8 | tag | code)
+        joint |= at_start << (2 * slot)
     windows = []
     for a, b in maintenance:
         _aware(a, "maintenance start")
         _aware(b, "maintenance end")
         windows.append(((a - start) // _US, (b - start) // _US))
-    _add_maintenance(timeline, windows, 0, period)
-    return _seconds(_tally(period, timeline.events, timeline.initial << 8, _Tables().of(timeline)))
+    joint |= _add_maintenance(events, windows, 0, period)
+    return _seconds(_tally(period, events, _Machine().row(joint, len(vantages))))
 
 
 # --- reading the ledger ----------------------------------------------------------------------
@@ -481,29 +469,33 @@ def _pg_instants(blob: bytes | bytearray) -> array[int]:
     return values
 
 
-def _pg_events(blob: bytes, codes: str, slot: int) -> array[int]:
-    """Events from timestamptz_send values and state letters, without a Python step per event.
+def _pg_events(blobs: list[bytes], tags: list[bytes]) -> list[int]:
+    """Events from timestamptz_send values and their tags, without a Python step per event.
 
     Each big-endian int64 whose top 9 bits are 0 (instants from 2000 to 3141), moved one byte to
     the left, is the instant << 8; its last byte, the next value's top byte, is 0 and takes the
-    tag.
+    tag. All of an object's vantage points at once.
     """
-    buf = bytearray(blob)
+    buf = bytearray().join(blobs)
     del buf[0]
     buf.append(0)
-    buf[7::8] = codes.encode().translate(_PG_TAGS[slot])
-    return _pg_instants(buf)
+    buf[7::8] = b"".join(tags)
+    return _pg_instants(buf).tolist()
 
 
-def _pg_events_any(blob: bytes, codes: str, slot: int) -> Iterable[int]:
-    """Events from timestamptz_send values and state letters, for instants before 2000 too."""
-    tags = codes.encode().translate(_PG_TAGS[slot])
-    return map(or_, map(lshift, _pg_instants(blob), _EIGHT), tags)
+def _pg_events_any(blobs: list[bytes], tags: list[bytes]) -> list[int]:
+    """Events from timestamptz_send values and their tags, for instants before 2000 too."""
+    events: list[int] = []
+    for blob, tag in zip(blobs, tags, strict=True):
+        events += map(or_, map(lshift, _pg_instants(blob), _EIGHT), tag)
+    return events
 
 
-def _sqlite_events(joined: str, codes: str, slot: int) -> Iterable[int]:
-    tags = codes.encode().translate(_SQLITE_TAGS[slot])
-    return map(or_, map(lshift, map(int, joined.split(",")), _EIGHT), tags)
+def _sqlite_events(joined: list[str], tags: list[bytes]) -> list[int]:
+    events: list[int] = []
+    for text_, tag in zip(joined, tags, strict=True):
+        events += map(or_, map(lshift, map(int, text_.split(",")), _EIGHT), tag)
+    return events
 
 
 def _pg_rows(conn: Connection, params: Mapping[str, Any]) -> Generator[Any]:
@@ -522,37 +514,45 @@ def _pg_rows(conn: Connection, params: Mapping[str, Any]) -> Generator[Any]:
             cursor.execute(f"SET LOCAL {name} TO DEFAULT")
 
 
-def _ledger_timelines(
+#: One object's ledger over the interval: key, events (not sorted), the combined state of its
+#: vantage points before the first event (2 bits per slot 1…; slot 0, maintenance, is clear) and
+#: how many vantage points it has.
+_Object = tuple[str, list[int], int, int]
+
+
+def _ledger_objects(
     conn: Connection, kind: str, start: dt.datetime, end: dt.datetime
-) -> tuple[int, Generator[tuple[str, _Timeline]]]:
+) -> tuple[int, Generator[_Object]]:
     """One query: each object of ``kind`` with ledger rows before ``end``, as it is complete.
 
     Returns the start in the events' time scale (µs since 2000 on PostgreSQL, since 1970 on
-    SQLite) and the objects' timelines.
+    SQLite) and the objects. Slots are given to vantage points in the order the rows come.
     """
     rows: Generator[Any] | CursorResult[Any]
-    events: Callable[[Any, str, int], Iterable[int]]
+    decode: Callable[[list[Any], list[bytes]], list[int]]
     prior_code: Callable[[Any], int]
     if conn.dialect.name == "postgresql":
         boundary = ledger_boundary(start)
         rows = _pg_rows(conn, {"kind": kind, "boundary": boundary, "end": end})
         fast = boundary >= _PG_EPOCH and end <= _PG_FAST_END
-        events = _pg_events if fast else _pg_events_any
-        prior_code, base = CODES.__getitem__, _PG_EPOCH
+        decode = _pg_events if fast else _pg_events_any
+        tag_tables, prior_code, base = _PG_TAGS, CODES.__getitem__, _PG_EPOCH
     else:
         rows = conn.execute(_SQLITE_LEDGER, {"kind": kind, "start": start, "end": end})
-        events, prior_code, base = _sqlite_events, int, _EPOCH
+        decode, tag_tables, prior_code, base = _sqlite_events, _SQLITE_TAGS, int, _EPOCH
 
-    def timelines() -> Generator[tuple[str, _Timeline]]:
+    def objects() -> Generator[_Object]:
         key: str | None = None
-        timeline = _Timeline()
+        slots: dict[str, int] = {}
+        times: list[Any] = []
+        tags: list[bytes] = []
+        joint = 0
         try:
-            for row_key, vantage, prior, times, codes in rows:
+            for row_key, vantage, prior, instants, codes in rows:
                 if row_key != key:
                     if key is not None:
-                        yield key, timeline
-                    key, timeline = row_key, _Timeline()
-                slots = timeline.slots
+                        yield key, decode(times, tags) if times else [], joint, len(slots)
+                    key, slots, times, tags, joint = row_key, {}, [], [], 0
                 slot = slots.get(vantage)
                 if slot is None:
                     slot = slots[vantage] = len(slots) + 1
@@ -560,19 +560,20 @@ def _ledger_timelines(
                         raise ValueError(
                             f"more than {MAX_VANTAGES} vantage points for {kind} {key}"
                         )
-                if times is not None:
-                    timeline.events += events(times, codes, slot)
+                if instants is not None:
+                    times.append(instants)
+                    tags.append(codes.encode().translate(tag_tables[slot]))
                 if prior is not None:
-                    timeline.initial |= prior_code(prior) << (2 * slot)
+                    joint |= prior_code(prior) << (2 * slot)
         finally:
             # Stopped early (an error here or in the caller): end the query now, not when the
             # garbage collector gets to it; an unfinished stream holds the connection's lock,
             # and the connection's rollback would wait for it forever.
             rows.close()
         if key is not None:
-            yield key, timeline
+            yield key, decode(times, tags) if times else [], joint, len(slots)
 
-    return (start - base) // _US, timelines()
+    return (start - base) // _US, objects()
 
 
 def _measure(
@@ -590,28 +591,26 @@ def _measure(
     The instants (µs since start) objects became down are appended to ``downs`` if given.
     """
     period = (end - start) // _US
-    tables = _Tables()
+    machine = _Machine()
     results: dict[str, tuple[int, int, int, int, int, int]] = {}
-    origin, timelines = _ledger_timelines(conn, kind, start, end)
+    origin, objects = _ledger_objects(conn, kind, start, end)
 
-    def tally(key: str, timeline: _Timeline) -> None:
-        windows = maintenance.get(key)
-        if windows:
-            spans = [((a - start) // _US, (b - start) // _US) for a, b in windows]
-            _add_maintenance(timeline, spans, origin, period)
-        shifted = timeline.initial << 8
-        results[key] = _tally(
-            period, timeline.events, shifted, tables.of(timeline), downs, origin=origin
-        )
+    def windows(key: str, events: list[int]) -> int:
+        spans = [((a - start) // _US, (b - start) // _US) for a, b in maintenance.get(key, ())]
+        return _add_maintenance(events, spans, origin, period)
 
     try:
-        for key, timeline in timelines:
-            tally(key, timeline)
+        for key, events, joint, vantages in objects:
+            in_window = windows(key, events) if maintenance and key in maintenance else 0
+            row = machine.row(joint | in_window, vantages)
+            results[key] = _tally(period, events, row, downs, origin=origin)
     finally:
-        timelines.close()
+        objects.close()
     for key in keys:
         if key not in results:
-            tally(key, _Timeline())
+            events = []
+            row = machine.row(windows(key, events), 0)
+            results[key] = _tally(period, events, row, downs, origin=origin)
     ordered = sorted(results)
     return ordered, [results[key] for key in ordered]
 

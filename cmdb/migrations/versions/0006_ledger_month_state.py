@@ -14,7 +14,8 @@ Two tables derived from ``status_transition`` (see docs/sla.md §11):
   ``ledger_last_state``; one whose transitions all follow it was unknown there.
 
 So an uptime report finds the state at its start from the boundary before it, without reading
-the history before that boundary.
+the history before that boundary; and an index of the ledger in object order that carries the
+state lets it read the month's rows without the table's pages (an index-only scan).
 
 On PostgreSQL, statement-level triggers on ``status_transition`` keep both tables exact for every
 writer (collectors, status imports, COPY, hand-made SQL): inserts update the boundaries they can
@@ -190,6 +191,12 @@ _FUNCTIONS = (
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_status_transition_object_at_state",
+        "status_transition",
+        ["object_kind", "object_key", "vantage", "at", "state"],
+        unique=False,
+    )
     op.create_table(
         "ledger_last_state",
         sa.Column("object_kind", sa.String(length=11), nullable=False),
@@ -232,3 +239,4 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION {function}")
     op.drop_table("ledger_month_state")
     op.drop_table("ledger_last_state")
+    op.drop_index("ix_status_transition_object_at_state", table_name="status_transition")

@@ -36,7 +36,7 @@ import sys
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -234,16 +234,17 @@ def _tally(
     sums = [0] * 10
     cur = row[-1]
     # The loops below run once per ledger row. A category's time is the sum of the instants it
-    # ended minus those it began; categories are small ints (`is` compares them), 2 is _DOWN.
+    # ended minus those it began. Without outages to note, no test: an event that keeps the
+    # category adds and takes away the same instant (cheaper than asking, when most events
+    # change it). Categories are small ints (`is` compares them); 2 is _DOWN.
     sums[cur] -= origin
     if downs is None:
         for event in islice(events, first, None) if first else events:
             row = row[event & 255]
-            if row[-1] is not cur:
-                t = event >> 8
-                sums[cur] += t
-                cur = row[-1]
-                sums[cur] -= t
+            t = event >> 8
+            sums[cur] += t
+            cur = row[-1]
+            sums[cur] -= t
     else:
         marks = len(downs)
         t_prev = origin
@@ -393,8 +394,9 @@ def ledger_boundary(at: dt.datetime) -> dt.datetime:
 #   for those whose transitions all precede B (the triggers of migration 0006 keep both);
 # * per (object, vantage) the transitions of [B, end): their instants as one bytea of
 #   timestamptz_send values (the server's own int64 µs since 2000-01-01, big-endian: exact, no
-#   arithmetic on the server) and their states as one string of second letters ('uP', 'dOwn',
-#   'dEgraded', 'uNknown'), in the same order. Those before the start only set its state.
+#   arithmetic on the server) and their states run together in one string ('updownup…': the
+#   four names are told apart here), in the same order. Those before the start only set its
+#   state.
 # A merge of the three parts by object key (each read in key order from an index; the
 # parenthesized ORDER BYs and the exact column types let the planner merge instead of sorting
 # the union) emits each object's rows together while the scan goes on: each object is added up
@@ -413,7 +415,7 @@ _PG_LEDGER = """
       ORDER BY object_key)
     UNION ALL
     SELECT object_key, vantage, NULL::text,
-           string_agg(timestamptz_send(at), ''::bytea), string_agg(substr(state, 2, 1), '')
+           string_agg(timestamptz_send(at), ''::bytea), string_agg(state, '')
       FROM status_transition
      WHERE object_kind = %(kind)s AND at >= %(boundary)s AND at < %(end)s
      GROUP BY object_key, vantage
@@ -453,12 +455,28 @@ _SQLITE_LEDGER = text(
 
 #: Rows per network round of the PostgreSQL stream.
 _CHUNK = 1000
-#: Per slot: a state's letter (PostgreSQL) or code digit (SQLite) → event tag (slot × 4 + code).
-_PG_TAGS = [bytes.maketrans(b"npeo", bytes((slot << 2) | code for code in range(4)))
+#: Objects decoded at once.
+_BATCH = 64
+#: Per slot: the letter left of a state's name (see _pg_tags) or its code digit (SQLite) → the
+#: event tag (slot × 4 + code).
+_PG_TAGS = [bytes.maketrans(b"kpgw", bytes((slot << 2) | code for code in range(4)))
             for slot in range(MAX_VANTAGES + 1)]  # fmt: skip
+#: Per slot: the tags of 'unknown' as the letters leave them (unknown, down) → unknown.
+_PG_UNKNOWN = [
+    (bytes((slot << 2, slot << 2 | 3)), bytes((slot << 2,))) for slot in range(MAX_VANTAGES + 1)
+]
 _SQLITE_TAGS = [bytes.maketrans(b"0123", bytes((slot << 2) | code for code in range(4)))
                 for slot in range(MAX_VANTAGES + 1)]  # fmt: skip
 _EIGHT = repeat(8)
+
+
+def _pg_tags(states: str, slot: int) -> bytes:
+    """'updowndegradedunknown…' → one tag per name, with two C-level passes.
+
+    Without the letters u, d, o, n, e, r, a the names are 'p', 'w', 'g' and 'kw' (up, down,
+    degraded, unknown): 'k' occurs only in 'unknown', always followed by its own 'w'.
+    """
+    return states.encode().translate(_PG_TAGS[slot], b"udonera").replace(*_PG_UNKNOWN[slot])
 
 
 def _pg_instants(blob: bytes | bytearray) -> array[int]:
@@ -489,6 +507,10 @@ def _pg_events_any(blobs: list[bytes], tags: list[bytes]) -> list[int]:
     for blob, tag in zip(blobs, tags, strict=True):
         events += map(or_, map(lshift, _pg_instants(blob), _EIGHT), tag)
     return events
+
+
+def _sqlite_tags(codes: str, slot: int) -> bytes:
+    return codes.encode().translate(_SQLITE_TAGS[slot])
 
 
 def _sqlite_events(joined: list[str], tags: list[bytes]) -> list[int]:
@@ -530,29 +552,46 @@ def _ledger_objects(
     """
     rows: Generator[Any] | CursorResult[Any]
     decode: Callable[[list[Any], list[bytes]], list[int]]
+    tagged: Callable[[str, int], bytes]
     prior_code: Callable[[Any], int]
     if conn.dialect.name == "postgresql":
         boundary = ledger_boundary(start)
         rows = _pg_rows(conn, {"kind": kind, "boundary": boundary, "end": end})
         fast = boundary >= _PG_EPOCH and end <= _PG_FAST_END
         decode = _pg_events if fast else _pg_events_any
-        tag_tables, prior_code, base = _PG_TAGS, CODES.__getitem__, _PG_EPOCH
+        tagged, prior_code, base = _pg_tags, CODES.__getitem__, _PG_EPOCH
     else:
         rows = conn.execute(_SQLITE_LEDGER, {"kind": kind, "start": start, "end": end})
-        decode, tag_tables, prior_code, base = _sqlite_events, _SQLITE_TAGS, int, _EPOCH
+        decode, tagged, prior_code, base = _sqlite_events, _sqlite_tags, int, _EPOCH
 
     def objects() -> Generator[_Object]:
-        key: str | None = None
-        slots: dict[str, int] = {}
+        # Complete objects wait in `ready` (key, state, vantages, events) until a batch of them
+        # is decoded at once: fewer calls per object.
+        ready: list[tuple[str, int, int, int]] = []
         times: list[Any] = []
         tags: list[bytes] = []
-        joint = 0
+
+        def batch() -> Iterator[_Object]:
+            events = decode(times, tags) if times else []
+            times.clear()
+            tags.clear()
+            at = 0
+            for key, joint, vantages, count in ready:
+                yield key, events[at : at + count], joint, vantages
+                at += count
+            ready.clear()
+
+        key: str | None = None
+        slots: dict[str, int] = {}
+        joint = count = 0
         try:
             for row_key, vantage, prior, instants, codes in rows:
                 if row_key != key:
                     if key is not None:
-                        yield key, decode(times, tags) if times else [], joint, len(slots)
-                    key, slots, times, tags, joint = row_key, {}, [], [], 0
+                        ready.append((key, joint, len(slots), count))
+                        if len(ready) == _BATCH:
+                            yield from batch()
+                    key, slots, joint, count = row_key, {}, 0, 0
                 slot = slots.get(vantage)
                 if slot is None:
                     slot = slots[vantage] = len(slots) + 1
@@ -562,7 +601,8 @@ def _ledger_objects(
                         )
                 if instants is not None:
                     times.append(instants)
-                    tags.append(codes.encode().translate(tag_tables[slot]))
+                    tags.append(tagged(codes, slot))
+                    count += len(tags[-1])
                 if prior is not None:
                     joint |= prior_code(prior) << (2 * slot)
         finally:
@@ -571,7 +611,8 @@ def _ledger_objects(
             # and the connection's rollback would wait for it forever.
             rows.close()
         if key is not None:
-            yield key, decode(times, tags) if times else [], joint, len(slots)
+            ready.append((key, joint, len(slots), count))
+        yield from batch()
 
     return (start - base) // _US, objects()
 

@@ -2,8 +2,9 @@
 
 Into a schema of its own on PostgreSQL (created, migrated and dropped here) go a small region
 (5,000 FAPs with a primary and a backup channel each, so 10,000 channels, through the real
-importer), and the status ledger written with COPY (``cmdb.bulk.bulk_insert``): per channel and
-vantage point (two by default, as in production) about 25 transitions in the month, i.e. ~50 per
+importer), and the status ledger written with COPY (``cmdb.bulk.bulk_insert``; the ledger's
+triggers keep its month-boundary states as they would for a collector): per channel and vantage
+point (two by default, as in production) about 25 transitions in the month, i.e. ~50 per
 channel; outages are seen by both vantages a few seconds apart, and now and then one vantage
 has a gap. ``--history-months`` earlier months of the same traffic sit in the table too, so the
 state-before-start lookup and the floor's scan face a ledger that is not just the month.
@@ -11,7 +12,8 @@ state-before-start lookup and the floor's scan face a ledger that is not just th
 * floor: one SQL aggregate scan of the month's rows,
   ``SELECT object_key, vantage, count(*), min(at), max(at) ... GROUP BY object_key, vantage``;
 * maths: :func:`cmdb.sla.object_seconds` for the month: the ledger query (one per kind: the
-  month's rows and the state before it) and the exact seconds of every channel;
+  state at the last boundary before the month and the rows from there) and the exact seconds of
+  every channel, computed from the database on every run;
 * report: :func:`cmdb.sla.build_uptime_report`: the maths plus CMDB attributes, maintenance
   windows, groups and failover statistics (no rendering), printed as ``report_ratio_vs_floor``.
 

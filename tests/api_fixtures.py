@@ -17,7 +17,7 @@ from cmdb.choices import Role
 from cmdb.settings import CmdbSettings
 from cmdb.users import create_api_token, create_user
 
-PASSWORD = "correct-horse-battery-staple"  # noqa: S105 (a throwaway test password)
+PASSWORD = "correct-horse-battery-staple"
 PEOPLE = (Role.ADMIN, Role.ENGINEER, Role.SECURITY_OFFICER, Role.HELPDESK, Role.PROJECT_OFFICE)
 
 

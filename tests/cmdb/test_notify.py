@@ -42,8 +42,8 @@ __all__ = ["kontur"]  # the fixture, shared with the calendar tests
 MSK = ZoneInfo("Europe/Moscow")
 #: 23.11.2026 12:00 in Krasnodar (09:00 UTC).
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=MSK)
-PASSWORD = "smtp-s3cret-pw"  # noqa: S105 - a test credential
-TOKEN = "hook-t0ken-xyz"  # noqa: S105 - a test credential
+PASSWORD = "smtp-s3cret-pw"
+TOKEN = "hook-t0ken-xyz"
 
 EXPECTED_KEYS = {
     "expiry:attestation:АС-23-2022-001:2025-12-16:expired",
@@ -484,7 +484,7 @@ def test_failing_webhook_is_retried_next_run(
     assert sent_rows(world) == []
     # A wrong token is refused by the receiver: also a failure, also retried.
     receiver.fail_with = None
-    wrong_token = webhook_settings(receiver.url, token="wrong")  # noqa: S106
+    wrong_token = webhook_settings(receiver.url, token="wrong")
     wrong = run(world, wrong_token, now=NOW, zone=MSK)
     assert wrong.channels[0].error == f"http://127.0.0.1:{receiver.port}: HTTP 401"
     assert receiver.payloads == []

@@ -305,12 +305,12 @@ def test_missing_unknown_and_revoked_tokens_are_refused_and_audited(
         assert json.loads(raw)["message"] == "нужен заголовок Authorization: Bearer <токен агента>"
 
         wrong = token[::-1]
-        claim = heartbeat_payload(token_name="arm-777")  # noqa: S106
+        claim = heartbeat_payload(token_name="arm-777")
         status, body = server.post(claim, wrong)
         assert (status, body["message"]) == (401, "неизвестный токен агента")
 
         revoke_token(engine, "arm-001", actor="tester")
-        claim = heartbeat_payload(token_name="claimed")  # noqa: S106
+        claim = heartbeat_payload(token_name="claimed")
         status, body = server.post(claim, token)
         assert (status, body["message"]) == (401, "токен агента отозван")
         assert metric(server, "unauthorized") == 3

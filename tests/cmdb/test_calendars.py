@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -19,6 +20,7 @@ from cmdb.calendars import (
     DuplicateEvidence,
     ExpiryKind,
     InvalidEvidence,
+    NoEvidence,
     NotAnOccurrence,
     add_evidence,
     attach_generated,
@@ -28,6 +30,7 @@ from cmdb.calendars import (
     expiry_states,
     list_evidence,
     occurrence_status,
+    remove_evidence,
 )
 from cmdb.cli.main import main
 from cmdb.db import make_engine
@@ -360,6 +363,100 @@ def test_attach_generated_is_idempotent_and_yields_to_users(world: Engine) -> No
     assert status_on(world, TODAY, d(2026, 10, 15)) is CpStatus.DONE
 
 
+JournalRow = tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | None, str | None]
+
+
+def journal(engine: Engine) -> list[JournalRow]:
+    """The evidence entries of the audit journal, oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(AuditEntry.actor, AuditEntry.action, AuditEntry.entity_key, AuditEntry.before,
+                   AuditEntry.after, AuditEntry.source)
+            .where(AuditEntry.entity == "control_point_evidence")
+            .order_by(AuditEntry.id)
+        ).all()  # fmt: skip
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+
+def test_removed_evidence_makes_the_occurrence_overdue_again_and_is_journaled(
+    world: Engine,
+) -> None:
+    due = d(2026, 11, 15)
+    add_evidence(world, CP_CODE, due, "Акт № 12 от 14.11.2026", note="не тот месяц",
+                 actor="tester")  # fmt: skip
+    add_evidence(world, CP_CODE, d(2026, 10, 15), "Акт № 11", actor="tester")
+    assert status_on(world, TODAY, due) is CpStatus.DONE
+    removed = remove_evidence(
+        world, CP_CODE, due, actor="auditor", reason="  приложен к другому месяцу ",
+        audit_source="web",
+    )  # fmt: skip
+    assert (removed.document, removed.period_start) == ("Акт № 12 от 14.11.2026", d(2026, 10, 1))
+    # The status is computed again: overdue after the due date, due or upcoming before it.
+    assert status_on(world, TODAY, due) is CpStatus.OVERDUE
+    assert status_on(world, d(2026, 11, 10), due) is CpStatus.DUE
+    assert status_on(world, d(2026, 11, 1), due) is CpStatus.UPCOMING
+    # Only that occurrence lost its evidence.
+    assert [e.due_date for e in list_evidence(world, CP_CODE)] == [d(2026, 10, 15)]
+    assert status_on(world, TODAY, d(2026, 10, 15)) is CpStatus.DONE
+    # The journal keeps what was removed, by whom, from where and why.
+    actor, action, key, before, after, source = journal(world)[-1]
+    assert (actor, action, key, after, source) == (
+        "auditor", "delete", "1.1.2.3.4:2026-10-01", None, "web",
+    )  # fmt: skip
+    assert before is not None
+    assert before["document"] == "Акт № 12 от 14.11.2026"
+    assert before["note"] == "не тот месяц"
+    assert before["due_date"] == "2026-11-15"
+    assert before["removal_reason"] == "приложен к другому месяцу"
+    # The occurrence can be given the right evidence now.
+    add_evidence(world, CP_CODE, due, "Акт № 13 от 14.11.2026", actor="tester")
+    assert status_on(world, TODAY, due) is CpStatus.DONE
+
+
+def test_removal_without_a_reason_journals_the_evidence_as_it_was(world: Engine) -> None:
+    info = add_evidence(world, "1.1.2.3.4", d(2026, 11, 15), "Акт № 12", actor="tester")
+    remove_evidence(world, CP_CODE, d(2026, 11, 15), actor="tester", reason="   ")
+    _actor, action, _key, before, after, source = journal(world)[-1]
+    assert (action, after, source) == ("delete", None, "cli")
+    assert before == info.audit_view()
+
+
+def test_evidence_removal_errors_write_nothing(world: Engine) -> None:
+    add_evidence(world, CP_CODE, d(2026, 11, 15), "Акт № 12", actor="tester")
+    evidence, audit = count(world, ControlPointEvidence), count(world, AuditEntry)
+    with pytest.raises(NotFound):
+        remove_evidence(world, "9.9.9", d(2026, 11, 15), actor="tester")
+    with pytest.raises(NotAnOccurrence) as not_due:
+        remove_evidence(world, CP_CODE, d(2026, 11, 14), actor="tester")
+    assert not_due.value.nearest == [d(2026, 10, 15), d(2026, 11, 15)]
+    with pytest.raises(NoEvidence) as none:
+        remove_evidence(world, CP_CODE, d(2026, 10, 15), actor="tester", reason="ошибка")
+    assert none.value.describe("ru") == (
+        "у контрольной точки 1.1.2.3.4 за срок 15.10.2026 нет подтверждения"
+    )
+    assert none.value.describe("en") == "control point 1.1.2.3.4 has no evidence for 2026-10-15"
+    with pytest.raises(InvalidEvidence) as too_long:
+        remove_evidence(world, CP_CODE, d(2026, 11, 15), actor="tester", reason="п" * 501)
+    assert too_long.value.describe("ru") == "reason: длиннее 500 символов"
+    assert (count(world, ControlPointEvidence), count(world, AuditEntry)) == (evidence, audit)
+    assert [e.document for e in list_evidence(world, CP_CODE)] == ["Акт № 12"]
+    # Removed once, it is gone: a second removal has nothing to remove.
+    remove_evidence(world, CP_CODE, d(2026, 11, 15), actor="tester")
+    with pytest.raises(NoEvidence):
+        remove_evidence(world, CP_CODE, d(2026, 11, 15), actor="tester")
+    assert count(world, AuditEntry) == audit + 1
+
+
+def test_generated_evidence_can_be_removed_and_is_generated_again(world: Engine) -> None:
+    attach_generated(world, CP_CODE, d(2026, 10, 15), "Отчёт за сентябрь 2026")
+    removed = remove_evidence(world, CP_CODE, d(2026, 10, 15), actor="tester", reason="пересчёт")
+    assert (removed.source, removed.attached_by) == ("generated", "kontur:reports")
+    assert status_on(world, TODAY, d(2026, 10, 15)) is CpStatus.OVERDUE
+    again = attach_generated(world, CP_CODE, d(2026, 10, 15), "Отчёт за сентябрь 2026, уточнённый")
+    assert again.document == "Отчёт за сентябрь 2026, уточнённый"
+    assert status_on(world, TODAY, d(2026, 10, 15)) is CpStatus.DONE
+
+
 def test_cli_schedule_status_and_evidence(cli_world: Engine, kontur: Kontur) -> None:
     code, out, _ = kontur(
         "schedule", "--from", "01.10.2026", "--to", "31.12.2026", "--today", "23.11.2026"
@@ -420,6 +517,63 @@ def test_cli_evidence_errors_exit_1_and_write_nothing(cli_world: Engine, kontur:
     assert code == 2
     assert "неверная дата" in err
     assert kontur("evidence", "list", "9.9.9")[0] == 1
+    assert (count(cli_world, ControlPointEvidence), count(cli_world, AuditEntry)) == (
+        evidence,
+        audit,
+    )
+
+
+def test_cli_evidence_remove(cli_world: Engine, kontur: Kontur) -> None:
+    assert (
+        kontur("evidence", "add", CP_CODE, "--due", "15.11.2026", "--document", "Акт № 12")[0] == 0
+    )
+    code, out, _err = kontur(
+        "evidence", "remove", CP_CODE, "--due", "15.11.2026", "--reason", "не тот акт"
+    )
+    assert code == 0, _err
+    # The status is that of the real calendar's today, and no longer «выполнена».
+    removed = "подтверждение удалено: 1.1.2.3.4, срок 15.11.2026: «Акт № 12»; статус: "
+    assert re.search(re.escape(removed) + "(просрочена|срок наступает|предстоит)$", out, re.M)
+    assert list_evidence(cli_world, CP_CODE) == []
+    (_actor, action, key, before, after, source) = journal(cli_world)[-1]
+    assert (_actor, action, key, after, source) == (
+        "tester", "delete", "1.1.2.3.4:2026-10-01", None, "cli",
+    )  # fmt: skip
+    assert before is not None
+    assert before["removal_reason"] == "не тот акт"
+    # Generated evidence: removed, with a warning that the report attaches it again.
+    attach_generated(cli_world, CP_CODE, d(2026, 10, 15), "Отчёт за сентябрь 2026")
+    code, out, _err = kontur("--locale", "en", "evidence", "remove", CP_CODE, "--due", "2026-10-15")
+    assert code == 0
+    assert "evidence removed: 1.1.2.3.4, due 2026-10-15" in out
+    assert "kontur report uptime --evidence 1.1.2.3.4" in out
+
+
+def test_cli_evidence_remove_errors_exit_1_and_write_nothing(
+    cli_world: Engine, kontur: Kontur
+) -> None:
+    assert (
+        kontur("evidence", "add", CP_CODE, "--due", "15.11.2026", "--document", "Акт № 12")[0] == 0
+    )
+    evidence, audit = count(cli_world, ControlPointEvidence), count(cli_world, AuditEntry)
+    code, _out, err = kontur("evidence", "remove", "9.9.9", "--due", "15.11.2026")
+    assert code == 1
+    assert "контрольная точка '9.9.9' не найдена; ничего не записано" in err
+    code, _out, err = kontur("evidence", "remove", CP_CODE, "--due", "14.11.2026")
+    assert code == 1
+    assert "ближайшие сроки: 15.10.2026, 15.11.2026; ничего не записано" in err
+    code, _out, err = kontur("evidence", "remove", CP_CODE, "--due", "15.10.2026")
+    assert code == 1
+    assert "за срок 15.10.2026 нет подтверждения; ничего не записано" in err
+    code, _out, err = kontur("--locale", "en", "evidence", "remove", CP_CODE, "--due", "15.10.2026")
+    assert code == 1
+    assert "has no evidence for 2026-10-15; nothing written" in err
+    code, _out, err = kontur("evidence", "remove", CP_CODE, "--due", "31.02.2026")
+    assert code == 2
+    assert "неверная дата" in err
+    code, _out, err = kontur("evidence", "remove", CP_CODE)
+    assert code == 2
+    assert "--due" in err
     assert (count(cli_world, ControlPointEvidence), count(cli_world, AuditEntry)) == (
         evidence,
         audit,

@@ -536,19 +536,42 @@ class ControlPointEvidence(Timestamped, Base):
     source: Mapped[str] = enum_col(EvidenceSource, default=EvidenceSource.USER)
 
 
+class NotifyState(StrEnum):
+    """Where a (key, channel) row of ``notification_sent`` is (move to :mod:`cmdb.choices`)."""
+
+    #: claimed by a run that is delivering it now (or crashed while doing so)
+    SENDING = "sending"
+    #: delivered
+    SENT = "sent"
+
+
 class NotificationSent(Base):
-    """A notification delivered over one channel; its key is never sent there again."""
+    """A notification claimed for delivery over one channel, then delivered.
+
+    The unique (key, channel) index makes the claim: of two runs inserting the same row, one
+    wins. A ``sending`` row is its run's claim (deleted if delivery fails, taken over by a later
+    run once older than ``KONTUR_NOTIFY__CLAIM_TIMEOUT_S``); a ``sent`` row is never sent there
+    again.
+    """
 
     __tablename__ = "notification_sent"
     __table_args__ = (
         enum_check("channel", NotifyChannel),
+        enum_check("state", NotifyState),
+        CheckConstraint("state = 'sending' OR sent_at IS NOT NULL", name="sent_at_when_sent"),
         Index("uq_notification_sent_key_channel", "key", "channel", unique=True),
     )
 
     id: Mapped[intpk]
     key: Mapped[str] = mapped_column(String(512))
     channel: Mapped[str] = enum_col(NotifyChannel)
-    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    state: Mapped[str] = enum_col(NotifyState)
+    #: when the run claimed it (rows delivered before claims existed: their ``sent_at``)
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: the claiming run, ``host:pid:random``; NULL for rows delivered before claims existed
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    #: when delivery succeeded; NULL while ``sending``
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     detail: Mapped[str | None] = mapped_column(Text)
 
 

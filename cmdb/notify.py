@@ -35,18 +35,23 @@ import datetime as dt
 import email.utils
 import json
 import logging
+import os
+import secrets
 import smtplib
+import socket
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from cmdb.calendars import (
     VALID,
@@ -58,7 +63,13 @@ from cmdb.choices import State, label
 from cmdb.db import transaction
 from cmdb.errors import KonturError
 from cmdb.i18n import fmt_date, fmt_datetime
-from cmdb.models import MaintenanceWindow, NotificationSent, NotifyChannel, StatusTransition
+from cmdb.models import (
+    MaintenanceWindow,
+    NotificationSent,
+    NotifyChannel,
+    NotifyState,
+    StatusTransition,
+)
 from cmdb.settings import NotifySettings
 from cmdb.types import UTCDateTime, utcnow
 
@@ -67,6 +78,10 @@ logger = logging.getLogger(__name__)
 #: Categories of notices, in the order a message lists them.
 CATEGORIES: Final = ("expiry", "control_point", "outage")
 USER_AGENT: Final = "kontur-notify/1"
+#: How many times a run reads and claims again after other runs changed the claims meanwhile.
+CLAIM_ATTEMPTS: Final = 20
+#: Keys per ``IN (...)`` list.
+_CHUNK: Final = 500
 
 #: User-facing texts of this module: key → (Russian, English).
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
@@ -135,6 +150,10 @@ class SmtpFailed(NotifyError):
 
 class WebhookFailed(NotifyError):
     """The webhook could not be reached or answered with something other than 2xx."""
+
+
+class ClaimContended(NotifyError):
+    """Other runs kept changing a channel's claims; nothing was sent over it by this run."""
 
 
 @dataclass(frozen=True)
@@ -543,12 +562,17 @@ class ChannelResult:
 
     channel: NotifyChannel
     target: str
-    #: notices not yet delivered over this channel (sent now, unless dry run or failure)
+    #: notices this run claimed for this channel (sent now, unless dry run or failure); in a dry
+    #: run, those a run would claim now
     pending: list[Notice]
     delivered: bool
     error: str | None = None
     #: recipients the SMTP server refused while accepting others
     refused: list[str] = field(default_factory=list)
+    #: notices another run has claimed and is delivering (not sent by this run)
+    in_flight: list[Notice] = field(default_factory=list)
+    #: keys of stale claims (a crashed run's) this run took over; they may have gone out once
+    taken_over: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -558,46 +582,235 @@ class RunResult:
     notices: list[Notice]
     channels: list[ChannelResult]
     dry_run: bool
+    #: who this run's claims name: ``host:pid:random``
+    run_id: str = ""
 
     @property
     def ok(self) -> bool:
         return all(c.error is None for c in self.channels)
 
 
+def new_run_id() -> str:
+    """``host:pid:random``: names a run's claims (two runs in one process differ too)."""
+    return f"{socket.gethostname()[:200]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(keys), _CHUNK):
+        yield keys[start : start + _CHUNK]
+
+
 def already_sent(engine: Engine, keys: Iterable[str]) -> set[tuple[str, str]]:
-    """(key, channel) pairs of ``keys`` recorded as sent."""
+    """(key, channel) pairs of ``keys`` delivered (claims still being sent are not included)."""
     wanted = sorted(set(keys))
     found: set[tuple[str, str]] = set()
     with Session(engine) as session:
-        for chunk_start in range(0, len(wanted), 500):
-            chunk = wanted[chunk_start : chunk_start + 500]
+        for chunk in _chunks(wanted):
             rows = session.execute(
                 select(NotificationSent.key, NotificationSent.channel).where(
-                    NotificationSent.key.in_(chunk)
+                    NotificationSent.key.in_(chunk),
+                    NotificationSent.state == NotifyState.SENT.value,
                 )
             )
             found.update((key, channel) for key, channel in rows)
     return found
 
 
-def _record(engine: Engine, channel: NotifyChannel, notices: Sequence[Notice]) -> None:
-    sent_at = utcnow()
-    with transaction(engine) as session:
-        # A concurrent run may have recorded some of them meanwhile: keep the first record.
-        held = {
-            key
-            for (key,) in session.execute(
-                select(NotificationSent.key).where(
-                    NotificationSent.channel == channel.value,
-                    NotificationSent.key.in_([n.key for n in notices]),
+@dataclass(frozen=True)
+class _Stale:
+    """A claim older than the timeout: its run crashed or was killed (or is very slow)."""
+
+    id: int
+    key: str
+    claimed_by: str | None
+    claimed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What ``notification_sent`` holds for some keys of one channel."""
+
+    sent: set[str]
+    #: claims younger than the timeout: another run is delivering them
+    claimed: set[str]
+    stale: list[_Stale]
+
+
+def _claims_of(
+    session: Session, channel: NotifyChannel, keys: Sequence[str], stale_before: dt.datetime
+) -> _Rows:
+    rows = _Rows(set(), set(), [])
+    for chunk in _chunks(sorted(set(keys))):
+        query = select(
+            NotificationSent.id,
+            NotificationSent.key,
+            NotificationSent.state,
+            NotificationSent.claimed_at,
+            NotificationSent.claimed_by,
+        ).where(NotificationSent.channel == channel.value, NotificationSent.key.in_(chunk))
+        for id_, key, state, claimed_at, claimed_by in session.execute(query):
+            if state == NotifyState.SENT.value:
+                rows.sent.add(key)
+            elif claimed_at < stale_before:
+                rows.stale.append(_Stale(id_, key, claimed_by, claimed_at))
+            else:
+                rows.claimed.add(key)
+    return rows
+
+
+class _LostRace(Exception):
+    """Another run changed the claims between this run's read and its write."""
+
+
+def _lost_race(exc: DBAPIError) -> bool:
+    """Whether ``exc`` means a concurrent run won (a unique violation, a deadlock victim)."""
+    if isinstance(exc, IntegrityError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in {"40001", "40P01"}
+
+
+def _rowcount(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the session's transaction; how many rows it changed."""
+    return int(session.connection().execute(statement).rowcount)
+
+
+def _claim(
+    engine: Engine,
+    channel: NotifyChannel,
+    notices: Sequence[Notice],
+    *,
+    run_id: str,
+    timeout: dt.timedelta,
+) -> tuple[list[Notice], _Rows]:
+    """Claim the notices neither sent nor freshly claimed on ``channel``; stale claims taken over.
+
+    One short transaction per attempt: read the rows of the keys, delete the stale claims read
+    (only if still stale and unchanged), insert ours. The unique (key, channel) index decides a
+    race: the loser's insert fails, it rolls back, reads again and claims only what is left.
+    Returns what was claimed (in the notices' order) and the rows read in the winning attempt.
+    """
+    first: dict[str, Notice] = {}
+    for notice in notices:
+        first.setdefault(notice.key, notice)
+    unique = list(first.values())
+    keys = list(first)
+    for attempt in range(1, CLAIM_ATTEMPTS + 1):
+        now = utcnow()
+        try:
+            with transaction(engine) as session:
+                rows = _claims_of(session, channel, keys, now - timeout)
+                ids = [s.id for s in rows.stale]
+                for start in range(0, len(ids), _CHUNK):
+                    # Only if still an unchanged stale claim: another run may have taken it
+                    # over (or its own run marked it sent) since the read.
+                    chunk = ids[start : start + _CHUNK]
+                    gone = _rowcount(
+                        session,
+                        delete(NotificationSent).where(
+                            NotificationSent.id.in_(chunk),
+                            NotificationSent.state == NotifyState.SENDING.value,
+                            NotificationSent.claimed_at < now - timeout,
+                        ),
+                    )
+                    if gone != len(chunk):
+                        raise _LostRace
+                held = rows.sent | rows.claimed
+                free = [n for n in unique if n.key not in held]
+                # Inserted in key order: two runs claiming overlapping keys lock them in the
+                # same order, so on PostgreSQL one waits for the other instead of deadlocking.
+                session.add_all(
+                    NotificationSent(
+                        key=n.key,
+                        channel=channel.value,
+                        state=NotifyState.SENDING.value,
+                        claimed_at=now,
+                        claimed_by=run_id,
+                        detail=n.text,
+                    )
+                    for n in sorted(free, key=lambda n: n.key)
                 )
+                session.flush()
+        except _LostRace:
+            logger.debug("%s: stale claims changed meanwhile (attempt %d)", channel.value, attempt)
+            continue
+        except DBAPIError as exc:
+            if not _lost_race(exc):
+                raise
+            logger.debug("%s: another run claimed first (attempt %d)", channel.value, attempt)
+            continue
+        return free, rows
+    raise ClaimContended(
+        f"{channel.value}: other runs kept changing the claims ({CLAIM_ATTEMPTS} attempts)"
+    )
+
+
+def _mark_sent(engine: Engine, channel: NotifyChannel, run_id: str) -> int:
+    """This run's claims on ``channel`` become 'sent'; returns how many were still its own."""
+    with transaction(engine) as session:
+        return _rowcount(
+            session,
+            update(NotificationSent)
+            .where(
+                NotificationSent.channel == channel.value,
+                NotificationSent.claimed_by == run_id,
+                NotificationSent.state == NotifyState.SENDING.value,
             )
-        }
-        session.add_all(
-            NotificationSent(key=n.key, channel=channel.value, sent_at=sent_at, detail=n.text)
-            for n in notices
-            if n.key not in held
+            .values(state=NotifyState.SENT.value, sent_at=utcnow()),
         )
+
+
+def _release(engine: Engine, channel: NotifyChannel, run_id: str) -> int:
+    """Delete this run's claims on ``channel`` (delivery failed: the next run retries them)."""
+    with transaction(engine) as session:
+        return _rowcount(
+            session,
+            delete(NotificationSent).where(
+                NotificationSent.channel == channel.value,
+                NotificationSent.claimed_by == run_id,
+                NotificationSent.state == NotifyState.SENDING.value,
+            ),
+        )
+
+
+def _deliver(
+    channel: NotifyChannel,
+    pending: Sequence[Notice],
+    settings: NotifySettings,
+    *,
+    now: dt.datetime,
+    zone: dt.tzinfo,
+    locale: str,
+) -> list[str]:
+    """Send ``pending`` over ``channel``; returns the refused e-mail recipients."""
+    if channel is NotifyChannel.EMAIL:
+        subject = render_subject(pending, locale)
+        body = render_body(pending, settings, now=now, zone=zone, locale=locale)
+        refused = sorted(send_email(settings, subject, body, now=now))
+        if refused:
+            logger.warning("e-mail recipients refused: %s", ", ".join(refused))
+        return refused
+    post_webhook(settings, webhook_payload(pending, now=now, locale=locale))
+    return []
+
+
+def _preview(
+    engine: Engine,
+    channel: NotifyChannel,
+    target: str,
+    notices: Sequence[Notice],
+    timeout: dt.timedelta,
+) -> ChannelResult:
+    """A dry run's view of a channel: what a run would claim now; nothing is written."""
+    with Session(engine) as session:
+        rows = _claims_of(session, channel, [n.key for n in notices], utcnow() - timeout)
+    return ChannelResult(
+        channel,
+        target,
+        [n for n in notices if n.key not in rows.sent | rows.claimed],
+        delivered=False,
+        in_flight=[n for n in notices if n.key in rows.claimed],
+    )
 
 
 def run(
@@ -609,10 +822,16 @@ def run(
     locale: str = "ru",
     dry_run: bool = False,
 ) -> RunResult:
-    """Collect the notices and deliver the new ones over every configured channel."""
+    """Collect the notices and deliver the new ones over every configured channel, each once.
+
+    Per channel: claim what is neither sent nor claimed by another run, deliver it, mark it sent;
+    on a delivery failure delete the claims so the next run retries. No transaction is open
+    while delivering. ``now`` is the moment the notices are about (claims use the real clock).
+    """
     now = now or utcnow()
+    run_id = new_run_id()
+    timeout = dt.timedelta(seconds=settings.claim_timeout_s)
     notices = collect(engine, settings, now=now, zone=zone, locale=locale)
-    sent = already_sent(engine, (n.key for n in notices))
     channels: list[tuple[NotifyChannel, str]] = []
     if settings.email_enabled:
         channels.append((NotifyChannel.EMAIL, email_target(settings)))
@@ -620,33 +839,77 @@ def run(
         channels.append((NotifyChannel.WEBHOOK, webhook_target(settings)))
     results: list[ChannelResult] = []
     for channel, target in channels:
-        pending = [n for n in notices if (n.key, channel.value) not in sent]
-        if dry_run or not pending:
-            results.append(ChannelResult(channel, target, pending, delivered=False))
+        if dry_run:
+            results.append(_preview(engine, channel, target, notices, timeout))
             continue
-        refused: list[str] = []
         try:
-            if channel is NotifyChannel.EMAIL:
-                subject = render_subject(pending, locale)
-                body = render_body(pending, settings, now=now, zone=zone, locale=locale)
-                refused = sorted(send_email(settings, subject, body, now=now))
-                if refused:
-                    logger.warning("e-mail recipients refused: %s", ", ".join(refused))
-            else:
-                post_webhook(settings, webhook_payload(pending, now=now, locale=locale))
-        except NotifyError as exc:
-            logger.warning("%s delivery failed, will retry next run: %s", channel.value, exc)
-            results.append(ChannelResult(channel, target, pending, delivered=False, error=str(exc)))
+            pending, rows = _claim(engine, channel, notices, run_id=run_id, timeout=timeout)
+        except ClaimContended as exc:
+            logger.warning("%s: %s", channel.value, exc)
+            results.append(ChannelResult(channel, target, [], delivered=False, error=str(exc)))
             continue
-        _record(engine, channel, pending)
+        in_flight = [n for n in notices if n.key in rows.claimed]
+        taken_over = sorted(s.key for s in rows.stale)
+        for stale in rows.stale:
+            logger.warning(
+                "%s: took over the stale claim of %s (claimed by %s at %s); "
+                "it may have been delivered once already",
+                channel.value,
+                stale.key,
+                stale.claimed_by or "?",
+                stale.claimed_at.isoformat(),
+            )
+        if not pending:
+            results.append(
+                ChannelResult(
+                    channel, target, [], delivered=False, in_flight=in_flight, taken_over=taken_over
+                )
+            )
+            continue
+        try:
+            refused = _deliver(channel, pending, settings, now=now, zone=zone, locale=locale)
+        except NotifyError as exc:
+            _release(engine, channel, run_id)
+            logger.warning("%s delivery failed, will retry next run: %s", channel.value, exc)
+            results.append(
+                ChannelResult(
+                    channel,
+                    target,
+                    pending,
+                    delivered=False,
+                    error=str(exc),
+                    in_flight=in_flight,
+                    taken_over=taken_over,
+                )
+            )
+            continue
+        marked = _mark_sent(engine, channel, run_id)
+        if marked != len(pending):
+            logger.warning(
+                "%s: %d of %d claim(s) were taken over by another run while delivering (longer "
+                "than KONTUR_NOTIFY__CLAIM_TIMEOUT_S): those may be sent again",
+                channel.value,
+                len(pending) - marked,
+                len(pending),
+            )
         logger.info("%s: %d notification(s) sent to %s", channel.value, len(pending), target)
-        results.append(ChannelResult(channel, target, pending, delivered=True, refused=refused))
-    return RunResult(notices, results, dry_run)
+        results.append(
+            ChannelResult(
+                channel,
+                target,
+                pending,
+                delivered=True,
+                refused=refused,
+                in_flight=in_flight,
+                taken_over=taken_over,
+            )
+        )
+    return RunResult(notices, results, dry_run, run_id)
 
 
 @dataclass(frozen=True)
 class SentRecord:
-    """A row of ``notification_sent``."""
+    """A delivered row of ``notification_sent``."""
 
     key: str
     channel: str
@@ -655,14 +918,22 @@ class SentRecord:
 
 
 def sent_log(engine: Engine, limit: int = 50) -> list[SentRecord]:
-    """The latest deliveries, newest first."""
-    query = select(NotificationSent).order_by(
-        NotificationSent.sent_at.desc(), NotificationSent.id.desc()
+    """The latest deliveries, newest first (claims still being delivered are not listed)."""
+    query = (
+        select(
+            NotificationSent.key,
+            NotificationSent.channel,
+            NotificationSent.sent_at,
+            NotificationSent.detail,
+        )
+        .where(NotificationSent.state == NotifyState.SENT.value)
+        .order_by(NotificationSent.sent_at.desc(), NotificationSent.id.desc())
     )
     if limit:
         query = query.limit(limit)
     with Session(engine) as session:
-        return [
-            SentRecord(row.key, row.channel, row.sent_at, row.detail)
-            for row in session.scalars(query)
-        ]
+        records = []
+        for key, channel, sent_at, detail in session.execute(query):
+            assert sent_at is not None  # a CHECK constraint: 'sent' rows have it
+            records.append(SentRecord(key, channel, sent_at, detail))
+        return records

@@ -26,6 +26,8 @@ from sqlalchemy.exc import ArgumentError
 from cmdb.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/kontur.db"
+#: A notification claim lives at least this many times the longer delivery timeout.
+CLAIM_TIMEOUT_FACTOR = 6
 
 
 def _split_list(value: Any) -> Any:
@@ -67,6 +69,9 @@ class NotifySettings(BaseModel):
     outage_minutes: int = Field(default=30, ge=1, le=525_600)
     #: Overdue control points and outages are looked for this many days back.
     lookback_days: int = Field(default=30, ge=1, le=36_600)
+    #: A run claims what it sends; a claim older than this (its run crashed or was killed) is
+    #: taken over by the next run. Longer than any delivery may take (see ``_claim_timeout``).
+    claim_timeout_s: int = Field(default=900, ge=60, le=7 * 86_400)
 
     @field_validator("smtp_to", "expiry_days", mode="before")
     @classmethod
@@ -108,6 +113,19 @@ class NotifySettings(BaseModel):
             raise ValueError("e-mail needs KONTUR_NOTIFY__SMTP_FROM and KONTUR_NOTIFY__SMTP_TO")
         if self.smtp_password is not None and not self.smtp_user:
             raise ValueError("KONTUR_NOTIFY__SMTP_PASSWORD is set without KONTUR_NOTIFY__SMTP_USER")
+        return self
+
+    @model_validator(mode="after")
+    def _claim_timeout(self) -> NotifySettings:
+        # A delivery is several network round trips, each bounded by its timeout: a claim must
+        # outlive the slowest delivery, or a second run would take it over and send it again.
+        slowest = CLAIM_TIMEOUT_FACTOR * max(self.smtp_timeout_s, self.webhook_timeout_s)
+        if self.claim_timeout_s < slowest:
+            raise ValueError(
+                f"KONTUR_NOTIFY__CLAIM_TIMEOUT_S must be at least {CLAIM_TIMEOUT_FACTOR} times "
+                f"the longer of KONTUR_NOTIFY__SMTP_TIMEOUT_S and KONTUR_NOTIFY__WEBHOOK_TIMEOUT_S "
+                f"(at least {slowest:g} s)"
+            )
         return self
 
     @property

@@ -1,7 +1,9 @@
 """Notifications through a real SMTP server (aiosmtpd) and a real webhook receiver (aiohttp).
 
-Each notice is delivered once per channel and recorded in ``notification_sent``; a failed delivery
-is not recorded and goes out on the next run. Secrets never reach the output or the log.
+Each notice is delivered once per channel and recorded in ``notification_sent``, even when two
+runs race (each claims before sending); a failed delivery releases its claims and goes out on the
+next run; a crashed run's claims are taken over after the claim timeout. Secrets never reach the
+output or the log.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import socket
 import subprocess
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -26,14 +29,16 @@ import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-from pydantic import SecretStr
-from sqlalchemy import Engine, select
+from pydantic import SecretStr, ValidationError
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session as OrmSession
 
+from cmdb import notify
 from cmdb.calendars import add_evidence
+from cmdb.db import make_engine
 from cmdb.errors import ConfigError
-from cmdb.models import MaintenanceWindow, NotificationSent, StatusTransition
-from cmdb.notify import collect, long_outages, run
+from cmdb.models import MaintenanceWindow, NotificationSent, NotifyChannel, StatusTransition
+from cmdb.notify import RunResult, already_sent, collect, long_outages, run, sent_log
 from cmdb.settings import CmdbSettings, NotifySettings, load_settings
 from tests.cmdb.test_calendars import CP_CODE, Kontur, kontur, load_demo_compliance
 
@@ -212,11 +217,31 @@ def world(engine: Engine) -> Engine:
 
 
 def sent_rows(engine: Engine) -> list[tuple[str, str]]:
+    """Every (key, channel) row, claims included: a failed run must leave none behind."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(NotificationSent.key, NotificationSent.channel).order_by(NotificationSent.key)
         )
         return [(key, channel) for key, channel in rows]
+
+
+def row_states(engine: Engine) -> dict[tuple[str, str], str]:
+    """(key, channel) → 'sending' or 'sent'."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(NotificationSent.key, NotificationSent.channel, NotificationSent.state)
+        )
+        return {(key, channel): state for key, channel, state in rows}
+
+
+def backdate_claims(engine: Engine, keys: set[str], seconds: float) -> None:
+    """Make the claims of ``keys`` look ``seconds`` old (as if their run stalled or died)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(NotificationSent)
+            .where(NotificationSent.key.in_(keys))
+            .values(claimed_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds))
+        )
 
 
 def utc(hour: int, minute: int = 0, day: int = 23) -> dt.datetime:
@@ -541,6 +566,207 @@ def test_dry_run_sends_and_records_nothing(world: Engine, smtp_server: SmtpServe
     assert sent_rows(world) == []
 
 
+# --- claims: each notice once per channel, whatever runs overlap --------------------------------
+
+
+def both_settings(smtp_port: int, webhook_url: str, **extra: Any) -> NotifySettings:
+    return NotifySettings(
+        **email_settings(smtp_port).model_dump(exclude_unset=True),
+        webhook_url=webhook_url,
+        webhook_token=SecretStr(TOKEN),
+        **extra,
+    )
+
+
+def test_two_racing_runs_send_each_notice_once_per_channel(
+    world: Engine,
+    db_url: str,
+    smtp_server: SmtpServer,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cron and a manual run at once: both read «nothing sent», only one claim per row wins."""
+    settings = both_settings(smtp_server.port, receiver.url)
+    barriers = {channel: threading.Barrier(2, timeout=15) for channel in NotifyChannel}
+    reads: Counter[NotifyChannel] = Counter()
+    waited: set[tuple[int, NotifyChannel]] = set()
+    lock = threading.Lock()
+    read_claims = notify._claims_of
+
+    def racing(
+        session: OrmSession, channel: NotifyChannel, keys: Any, stale_before: dt.datetime
+    ) -> Any:
+        rows = read_claims(session, channel, keys, stale_before)
+        me = (threading.get_ident(), channel)
+        with lock:
+            reads[channel] += 1
+            first = me not in waited
+            waited.add(me)
+        if first:
+            # Both runs have read the channel's rows and found nothing: now both claim.
+            barriers[channel].wait()
+        return rows
+
+    monkeypatch.setattr(notify, "_claims_of", racing)
+    results: dict[str, RunResult] = {}
+    errors: list[BaseException] = []
+
+    def one_run(name: str) -> None:
+        engine = make_engine(db_url)  # its own connections, as a second process would have
+        try:
+            results[name] = run(engine, settings, now=NOW, zone=MSK)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=one_run, args=(name,)) for name in ("cron", "manual")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert all(result.ok for result in results.values())
+    # The SMTP server got one message and the webhook one POST, each with every notice once.
+    [msg] = smtp_server.inbox.messages
+    assert msg["Subject"] == "Kontur: 5 уведомлений — сроки: 4, контрольные точки: 1"
+    [payload] = receiver.payloads
+    assert sorted(n["key"] for n in payload["notices"]) == sorted(EXPECTED_KEYS)
+    assert receiver.requests == 1
+    # The race happened at claim time: per channel the loser's insert failed and it read again.
+    assert reads == {NotifyChannel.EMAIL: 3, NotifyChannel.WEBHOOK: 3}
+    for index in range(2):
+        outcomes = sorted(
+            (r.channels[index].delivered, len(r.channels[index].pending)) for r in results.values()
+        )
+        assert outcomes == [(False, 0), (True, len(EXPECTED_KEYS))]
+    assert set(row_states(world).values()) == {"sent"}
+    assert len(row_states(world)) == 2 * len(EXPECTED_KEYS)
+
+
+def test_a_crashed_runs_claims_are_taken_over_after_the_timeout(
+    world: Engine,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = webhook_settings(receiver.url)
+    assert settings.claim_timeout_s == 900
+    post = notify.post_webhook
+
+    def killed(*_args: Any) -> int:
+        raise RuntimeError("the process was killed while posting")
+
+    monkeypatch.setattr(notify, "post_webhook", killed)
+    with pytest.raises(RuntimeError):
+        run(world, settings, now=NOW, zone=MSK)
+    monkeypatch.setattr(notify, "post_webhook", post)
+    # Its claims stay: nobody knows whether the POST went out.
+    assert row_states(world) == {(key, "webhook"): "sending" for key in EXPECTED_KEYS}
+    assert sent_log(world) == []
+    assert already_sent(world, EXPECTED_KEYS) == set()
+    # A run right after leaves fresh claims alone (the other run may still be delivering).
+    after = run(world, settings, now=NOW, zone=MSK)
+    assert after.ok
+    assert after.channels[0].pending == []
+    assert {n.key for n in after.channels[0].in_flight} == EXPECTED_KEYS
+    preview = run(world, settings, now=NOW, zone=MSK, dry_run=True)
+    assert preview.channels[0].pending == []
+    assert receiver.requests == 0
+    # Two claims are older than the 15-minute timeout, the others 14 minutes old.
+    stale = {
+        "expiry:attestation:АС-23-2022-001:2025-12-16:expired",
+        "cp:1.1.2.3.4:2026-11-15:overdue",
+    }
+    backdate_claims(world, stale, 901)
+    backdate_claims(world, EXPECTED_KEYS - stale, 840)
+    preview = run(world, settings, now=NOW, zone=MSK, dry_run=True)
+    assert {n.key for n in preview.channels[0].pending} == stale
+    assert row_states(world) == {(key, "webhook"): "sending" for key in EXPECTED_KEYS}
+    later = run(world, settings, now=NOW, zone=MSK)
+    assert later.ok
+    assert {n.key for n in later.channels[0].pending} == stale
+    assert later.channels[0].taken_over == sorted(stale)
+    assert {n.key for n in later.channels[0].in_flight} == EXPECTED_KEYS - stale
+    [payload] = receiver.payloads
+    assert {n["key"] for n in payload["notices"]} == stale
+    assert "took over the stale claim" in caplog.text
+    assert row_states(world) == {
+        (key, "webhook"): "sent" if key in stale else "sending" for key in EXPECTED_KEYS
+    }
+    assert {rec.key for rec in sent_log(world)} == stale
+    assert already_sent(world, EXPECTED_KEYS) == {(key, "webhook") for key in stale}
+    # A shorter configured timeout: the 14-minute-old claims are stale too.
+    shorter = webhook_settings(receiver.url, claim_timeout_s=600)
+    last = run(world, shorter, now=NOW, zone=MSK)
+    assert {n.key for n in last.channels[0].pending} == EXPECTED_KEYS - stale
+    assert len(receiver.payloads) == 2
+    assert set(row_states(world).values()) == {"sent"}
+
+
+def test_a_failed_delivery_releases_its_claims(
+    world: Engine, smtp_server: SmtpServer, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.fail_with = 502
+    settings = both_settings(smtp_server.port, receiver.url)
+    states_while_posting: list[dict[tuple[str, str], str]] = []
+    post = notify.post_webhook
+
+    def watched(*args: Any) -> int:
+        states_while_posting.append(row_states(world))
+        return post(*args)
+
+    monkeypatch.setattr(notify, "post_webhook", watched)
+    first = run(world, settings, now=NOW, zone=MSK)
+    assert [(c.channel.value, c.delivered, c.error is None) for c in first.channels] == [
+        ("email", True, True),
+        ("webhook", False, False),
+    ]
+    # While posting, the webhook rows were this run's claims; after the failure they are gone.
+    [during] = states_while_posting
+    assert {k: v for k, v in during.items() if k[1] == "webhook"} == {
+        (key, "webhook"): "sending" for key in EXPECTED_KEYS
+    }
+    assert row_states(world) == {(key, "email"): "sent" for key in EXPECTED_KEYS}
+    # So the very next run (no waiting for a timeout) delivers them.
+    receiver.fail_with = None
+    second = run(world, settings, now=NOW, zone=MSK)
+    assert [(c.delivered, len(c.pending)) for c in second.channels] == [
+        (False, 0),
+        (True, len(EXPECTED_KEYS)),
+    ]
+    assert len(receiver.payloads) == 1
+    assert len(smtp_server.inbox.envelopes) == 1
+
+
+def test_a_delivery_outliving_the_timeout_may_repeat_once(
+    world: Engine,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The documented limit: past the claim timeout, delivery is at least once, not exactly."""
+    settings = webhook_settings(receiver.url)
+    post = notify.post_webhook
+    second: list[RunResult] = []
+
+    def stalled(*args: Any) -> int:
+        # This run stalls past the timeout; meanwhile another run takes its claims over.
+        monkeypatch.setattr(notify, "post_webhook", post)
+        backdate_claims(world, EXPECTED_KEYS, 901)
+        second.append(run(world, settings, now=NOW, zone=MSK))
+        return post(*args)
+
+    monkeypatch.setattr(notify, "post_webhook", stalled)
+    first = run(world, settings, now=NOW, zone=MSK)
+    assert first.channels[0].delivered
+    assert second[0].channels[0].delivered
+    assert second[0].channels[0].taken_over == sorted(EXPECTED_KEYS)
+    assert len(receiver.payloads) == 2
+    assert "taken over by another run while delivering" in caplog.text
+    assert set(row_states(world).values()) == {"sent"}
+
+
 # --- settings and the command --------------------------------------------------------------------
 
 
@@ -567,6 +793,18 @@ def test_notify_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("KONTUR_NOTIFY__WEBHOOK_URL", "ftp://hooks.example/")
     with pytest.raises(ConfigError, match="KONTUR_NOTIFY__WEBHOOK_URL"):
         load_settings()
+
+
+def test_claim_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KONTUR_NOTIFY__CLAIM_TIMEOUT_S", "1800")
+    assert CmdbSettings(_env_file=None).notify.claim_timeout_s == 1800
+    monkeypatch.setenv("KONTUR_NOTIFY__CLAIM_TIMEOUT_S", "30")
+    with pytest.raises(ConfigError, match="KONTUR_NOTIFY__CLAIM_TIMEOUT_S"):
+        load_settings()
+    # A claim must outlive the slowest delivery, or a second run would send it again.
+    with pytest.raises(ValidationError, match="at least 180 s"):
+        NotifySettings(claim_timeout_s=120, smtp_timeout_s=30)
+    assert NotifySettings(claim_timeout_s=180, webhook_timeout_s=30).claim_timeout_s == 180
 
 
 def test_cli_notify_run_prints_what_it_sends(

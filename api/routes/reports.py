@@ -5,6 +5,8 @@
   same document as ``kontur report uptime --format json``) or as an XLSX/PDF/HTML file.
 * ``GET /api/v1/schedule`` — control-point occurrences with their status on a day.
 * ``POST /api/v1/control-points/{code}/evidence`` — attach evidence to an occurrence (audited).
+* ``DELETE /api/v1/control-points/{code}/evidence/{due}`` — remove evidence attached by mistake
+  (audited, with an optional ``reason``); the occurrence is due or overdue again.
 * ``GET /api/v1/reports/indicators`` — indicators: plan for a year versus the CMDB's fact.
 
 The period and rendering helpers here are shared with the project office pages
@@ -18,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -32,9 +34,11 @@ from cmdb.calendars import (
     DuplicateEvidence,
     EvidenceInfo,
     InvalidEvidence,
+    NoEvidence,
     NotAnOccurrence,
     add_evidence,
     control_point_statuses,
+    remove_evidence,
 )
 from cmdb.cli.report_cmd import report_json
 from cmdb.errors import NotFound
@@ -449,6 +453,60 @@ def attach(
         raise EvidenceProblem(422, field, exc.describe(lang)) from exc
 
 
+def parse_due(raw: str, lang: str) -> dt.date:
+    """A due date given as text: ``YYYY-MM-DD`` or ``DD.MM.YYYY``; :class:`EvidenceProblem`."""
+    from cmdb.fields import FieldError, parse_date
+
+    try:
+        day = parse_date(raw)
+    except FieldError:
+        raise EvidenceProblem(
+            422, "due", gettext(lang, "bad due date {value!r}").format(value=raw)
+        ) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        message = gettext(lang, "the year must be between {first} and {last}")
+        raise EvidenceProblem(422, "due", message.format(first=FIRST_YEAR, last=LAST_YEAR))
+    return day
+
+
+def detach(
+    request: Request,
+    principal: Principal,
+    code: str,
+    due: dt.date,
+    *,
+    reason: str | None,
+    lang: str,
+    audit_source: str,
+) -> EvidenceInfo:
+    """Remove evidence as ``principal`` or raise :class:`EvidenceProblem` (nothing written).
+
+    404 for an unknown control point and for an occurrence without evidence, 422 for a date
+    that is not a due date of the point or an unacceptable reason.
+    """
+    if _has_nul(code, reason):
+        field = "code" if _has_nul(code) else "reason"
+        raise EvidenceProblem(422, field, gettext(lang, "control characters are not allowed"))
+    try:
+        return remove_evidence(
+            engine_of(request),
+            code,
+            due,
+            actor=principal.username,
+            reason=reason,
+            audit_source=audit_source,
+        )
+    except NotFound as exc:
+        message = gettext(lang, "control point {code} not found").format(code=code)
+        raise EvidenceProblem(404, "code", message) from exc
+    except NotAnOccurrence as exc:
+        raise EvidenceProblem(422, "due", exc.describe(lang)) from exc
+    except NoEvidence as exc:
+        raise EvidenceProblem(404, "due", exc.describe(lang)) from exc
+    except InvalidEvidence as exc:
+        raise EvidenceProblem(422, "reason", exc.describe(lang)) from exc
+
+
 @router.post(
     "/control-points/{code}/evidence",
     status_code=201,
@@ -483,6 +541,42 @@ def create_evidence(
         period_start=info.period_start,
         **evidence_out(info).model_dump(),
     )
+
+
+@router.delete(
+    "/control-points/{code}/evidence/{due}",
+    status_code=204,
+    response_class=Response,
+    responses={
+        **ERRORS,
+        204: {"description": "Подтверждение удалено; срок снова ожидает выполнения"},
+        404: {"description": "Нет контрольной точки или у этого срока нет подтверждения"},
+    },
+    summary="Удалить подтверждение, приложенное к сроку контрольной точки по ошибке",
+)
+def delete_evidence(
+    request: Request,
+    code: str,
+    due: Annotated[
+        str,
+        Path(max_length=20, description="срок: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ", examples=["2026-11-15"]),
+    ],
+    principal: Annotated[Principal, Depends(require(Permission.EVIDENCE_WRITE))],
+    reason: Annotated[
+        str | None,
+        Query(max_length=500, description="причина удаления (записывается в журнал аудита)"),
+    ] = None,
+) -> Response:
+    lang = _lang(request, principal, None)
+    try:
+        day = parse_due(due, lang)
+        detach(request, principal, code, day, reason=reason, lang=lang, audit_source="api")
+    except EvidenceProblem as exc:
+        if exc.status == 422:
+            where = "query" if exc.field == "reason" else "path"
+            raise _problem([where, exc.field], exc.message) from None
+        raise HTTPException(exc.status, exc.message) from None
+    return Response(status_code=204)
 
 
 # --- indicators --------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ channel availability per district with the uptime report's own SVG charts, the c
 occurrences with their status (and a form to attach evidence), indicators plan versus fact for
 a year, and links to the report in every format. ``POST /project/evidence`` attaches evidence
 (audited, as the signed-in user) and redirects back; on an error the page is shown again with
-the reason next to the form and the user's input kept.
+the reason next to the form and the user's input kept. ``POST /project/evidence/remove`` removes
+evidence attached by mistake, likewise: the reason is required (it is the confirmation, and the
+audit journal keeps it), and the occurrence is due or overdue again.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from api.routes.reports import (
     EvidenceProblem,
     PeriodError,
     attach,
+    detach,
     local_today,
     month_period,
     previous_month,
@@ -171,7 +174,9 @@ async def _page(
     )
     show_calendar = allowed(principal.role, Permission.CALENDAR_READ)
     occurrences = await run_in_threadpool(_occurrences, request, today) if show_calendar else []
-    attached = _attached(request)
+    form = form or {}
+    attached = _changed(request, "attached")
+    removed = _changed(request, "removed")
     return render(
         request,
         "project/index.html",
@@ -181,8 +186,13 @@ async def _page(
         show_calendar=show_calendar,
         cp_label=lambda status: CpStatus(status).label(lang),
         can_attach=allowed(principal.role, Permission.EVIDENCE_WRITE),
-        form=form or {},
+        form=form,
+        # whether the row the form belongs to is listed (its error is shown there, else below)
+        form_in_table=any(
+            (i.code, i.due.isoformat()) == (form.get("code"), form.get("due")) for i in occurrences
+        ),
         attached=attached,
+        removed=removed,
         plan_year=plan_year,
         year_input=year if year_error is not None else str(plan_year),
         year_error=(
@@ -198,9 +208,10 @@ async def _page(
     )
 
 
-def _attached(request: Request) -> tuple[str, dt.date] | None:
-    """The occurrence the previous POST attached evidence to (from the redirect's query)."""
-    code = request.query_params.get("attached")
+def _changed(request: Request, what: str) -> tuple[str, dt.date] | None:
+    """The occurrence the previous POST attached or removed evidence of (the redirect's query:
+    ``attached=CODE&due=…`` or ``removed=CODE&due=…``)."""
+    code = request.query_params.get(what)
     try:
         due = dt.date.fromisoformat(request.query_params.get("due", ""))
     except ValueError:
@@ -263,5 +274,43 @@ async def project_evidence(  # noqa: PLR0917 - FastAPI reads the form from the s
         return await _page(request, principal, month, None, form=form, status_code=status)
     params = {"month": month} if month else {}
     params.update(attached=info.code, due=info.due_date.isoformat())
+    query = urlencode(params)
+    return RedirectResponse(f"/project?{query}#control-points", status_code=303)
+
+
+@router.post("/project/evidence/remove")
+async def project_evidence_remove(  # noqa: PLR0917 - FastAPI reads the form from the signature
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.EVIDENCE_WRITE, page=True))],
+    code: Annotated[str, Form(max_length=64)] = "",
+    due: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    month: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    lang = language(request, principal)
+    form = {"action": "remove", "code": code, "due": due, "reason": reason}
+    try:
+        due_date = dt.date.fromisoformat(due)
+        if not FIRST_YEAR <= due_date.year <= LAST_YEAR:
+            raise ValueError(due)
+    except ValueError:
+        form.update(field="due", error=gettext(lang, "bad due date {value!r}").format(value=due))
+        return await _page(request, principal, month, None, form=form, status_code=422)
+    if not reason.strip():
+        form.update(
+            field="reason", error=gettext(lang, "give the reason for removing the evidence")
+        )
+        return await _page(request, principal, month, None, form=form, status_code=422)
+    try:
+        info = await run_in_threadpool(
+            lambda: detach(
+                request, principal, code, due_date, reason=reason, lang=lang, audit_source="web"
+            )
+        )
+    except EvidenceProblem as exc:
+        form.update(field=exc.field, error=exc.message)
+        return await _page(request, principal, month, None, form=form, status_code=exc.status)
+    params = {"month": month} if month else {}
+    params.update(removed=info.code, due=info.due_date.isoformat())
     query = urlencode(params)
     return RedirectResponse(f"/project?{query}#control-points", status_code=303)

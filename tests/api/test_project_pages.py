@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 
 from api.app import CONTENT_SECURITY_POLICY
 from api.routes.reports import previous_month
+from cmdb.calendars import add_evidence, attach_generated
 from cmdb.choices import Role
 from cmdb.models import AuditEntry, ControlPointEvidence
 from tests.api.test_reports_api import add_outage, msk
@@ -164,6 +165,142 @@ def test_security_officer_sees_the_page_without_the_evidence_form(
     html = client.get("/project").text
     assert "просрочена" in _row(html, "3.1")
     assert 'action="/project/evidence"' not in html
+
+
+def _attached(world: Engine, document: str = "Отчёт за октябрь") -> str:
+    """Evidence on the one-off point 3.1 (due 10 days ago); its due date, ISO."""
+    due = dt.datetime.now(MSK).date() - dt.timedelta(days=10)
+    add_evidence(world, "3.1", due, document, actor="someone")
+    return due.isoformat()
+
+
+def _evidence_count(world: Engine) -> int:
+    with world.connect() as conn:
+        return len(conn.execute(select(ControlPointEvidence)).all())
+
+
+def test_evidence_attached_by_mistake_is_removed_with_a_reason(
+    world: Engine, client: TestClient, users: dict[Role, str]
+) -> None:
+    _attached(world)
+    csrf = login(client, users[Role.PROJECT_OFFICE])
+    row = _row(client.get("/project").text, "3.1")
+    assert "выполнена" in row
+    assert 'action="/project/evidence/remove"' in row
+    assert "Удалить подтверждение" in row
+    assert re.search(r'<input id="reason-\d+" name="reason" maxlength="500" required', row)
+    due = re.search(r'name="due" value="([^"]+)"', row)
+    assert due is not None
+    response = client.post(
+        "/project/evidence/remove",
+        data={"csrf_token": csrf, "code": "3.1", "due": due.group(1),
+              "reason": "приложен не к той точке", "month": "2026-10"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/project?month=2026-10&removed=3.1&due=")
+    page = client.get(response.headers["location"])
+    assert "Подтверждение удалено: контрольная точка 3.1" in page.text
+    row = _row(page.text, "3.1")
+    assert "просрочена" in row
+    assert "Отчёт за октябрь" not in row
+    assert "Приложить подтверждение" in row
+    assert _evidence_count(world) == 0
+    with world.connect() as conn:
+        entry = conn.execute(
+            select(AuditEntry.actor, AuditEntry.action, AuditEntry.before, AuditEntry.source)
+            .where(AuditEntry.entity == "control_point_evidence", AuditEntry.action == "delete")
+        ).one()  # fmt: skip
+    assert entry[:2] == (users[Role.PROJECT_OFFICE], "delete")
+    assert entry[2]["removal_reason"] == "приложен не к той точке"
+    assert entry[3] == "web"
+
+
+def test_evidence_removal_needs_a_reason_and_writes_nothing_without_one(
+    world: Engine, client: TestClient, users: dict[Role, str]
+) -> None:
+    due = _attached(world)
+    csrf = login(client, users[Role.ADMIN])
+    page = client.post(
+        "/project/evidence/remove",
+        data={"csrf_token": csrf, "code": "3.1", "due": due, "reason": "   ", "month": "2026-10"},
+    )
+    assert page.status_code == 422
+    row = _row(page.text, "3.1")
+    assert "укажите причину удаления подтверждения" in row
+    assert row.count("<details open>") == 1
+    assert 'aria-invalid="true"' in row.split('action="/project/evidence/remove"')[1]
+    assert "выполнена" in row
+    assert _evidence_count(world) == 1
+
+
+def test_removing_evidence_that_is_no_longer_there_says_so(
+    world: Engine, client: TestClient, users: dict[Role, str]
+) -> None:
+    due = dt.datetime.now(MSK).date() - dt.timedelta(days=10)
+    csrf = login(client, users[Role.PROJECT_OFFICE])
+    page = client.post(
+        "/project/evidence/remove",
+        data={"csrf_token": csrf, "code": "3.1", "due": due.isoformat(), "reason": "ошибка"},
+    )
+    assert page.status_code == 404
+    row = _row(page.text, "3.1")
+    assert f"за срок {due:%d.%m.%Y} нет подтверждения" in row
+    assert "просрочена" in row
+    page = client.post(
+        "/project/evidence/remove",
+        data={"csrf_token": csrf, "code": "9.9", "due": due.isoformat(), "reason": "ошибка"},
+    )
+    assert page.status_code == 404
+    assert "контрольная точка 9.9 не найдена" in page.text
+    page = client.post(
+        "/project/evidence/remove",
+        data={"csrf_token": csrf, "code": "3.1", "due": "15.13.2026", "reason": "ошибка"},
+    )
+    assert page.status_code == 422
+    assert "неверный срок" in page.text
+
+
+def test_evidence_removal_without_csrf_is_refused(
+    world: Engine, client: TestClient, users: dict[Role, str]
+) -> None:
+    due = _attached(world)
+    login(client, users[Role.PROJECT_OFFICE])
+    response = client.post(
+        "/project/evidence/remove", data={"code": "3.1", "due": due, "reason": "ошибка"}
+    )
+    assert response.status_code == 403
+    assert _evidence_count(world) == 1
+
+
+def test_security_officer_sees_evidence_without_the_remove_form_and_may_not_post_it(
+    world: Engine, client: TestClient, users: dict[Role, str]
+) -> None:
+    due = _attached(world)
+    csrf = login(client, users[Role.SECURITY_OFFICER])
+    row = _row(client.get("/project").text, "3.1")
+    assert "«Отчёт за октябрь»" in row
+    assert "/project/evidence/remove" not in row
+    response = client.post(
+        "/project/evidence/remove",
+        data={"csrf_token": csrf, "code": "3.1", "due": due, "reason": "ошибка"},
+    )
+    assert response.status_code == 403
+    assert _evidence_count(world) == 1
+
+
+def test_generated_evidence_warns_that_the_report_attaches_it_again(
+    world: Engine, client: TestClient, users: dict[Role, str]
+) -> None:
+    due = dt.datetime.now(MSK).date() - dt.timedelta(days=10)
+    attach_generated(world, "3.1", due, "Отчёт о доступности за месяц")
+    login(client, users[Role.PROJECT_OFFICE])
+    row = _row(client.get("/project").text, "3.1")
+    assert "следующий отчёт за этот месяц с этой контрольной точкой приложит его снова" in row
+    client.get("/lang/en")
+    row = _row(client.get("/project").text, "3.1")
+    assert "Remove evidence" in row
+    assert "Reason for removal" in row
 
 
 def test_indicators_plan_and_fact_for_the_chosen_year(

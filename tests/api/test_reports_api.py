@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
+from api.auth import CSRF_HEADER
 from api.routes.reports import previous_month
 from cmdb.bulk import bulk_insert
 from cmdb.choices import Role
 from cmdb.models import AuditEntry, ControlPointEvidence, StatusTransition
+from tests.api_fixtures import login
 from tests.factories import control_point, load, make_world
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -310,6 +312,135 @@ def test_only_the_project_office_and_admin_attach_evidence(
             "/api/v1/control-points/2.1/evidence", json=body, headers=bearer(tokens[role])
         )
         assert response.status_code == 403, role
+
+
+def _attach(client: TestClient, token: str, code: str, due: str, document: str) -> None:
+    response = client.post(
+        f"/api/v1/control-points/{code}/evidence",
+        json={"due": due, "document": document},
+        headers=bearer(token),
+    )
+    assert response.status_code == 201, response.text
+
+
+def _status_of(client: TestClient, token: str, due: str) -> tuple[str, object]:
+    schedule = client.get(
+        f"/api/v1/schedule?from={due}&to={due}&today=2026-11-24", headers=bearer(token)
+    ).json()
+    (item,) = schedule["items"]
+    return item["status"], item["evidence"]
+
+
+def test_removed_evidence_makes_the_occurrence_overdue_again_and_is_audited(
+    points: Engine, client: TestClient, tokens: dict[Role, str], users: dict[Role, str]
+) -> None:
+    token = tokens[Role.PROJECT_OFFICE]
+    _attach(client, token, "1.1", "2026-11-15", "Акт № 12 от 14.11.2026")
+    assert _status_of(client, token, "2026-11-15")[0] == "done"
+    response = client.delete(
+        "/api/v1/control-points/1.1/evidence/2026-11-15",
+        params={"reason": "приложен к другому месяцу"},
+        headers=bearer(token),
+    )
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+    assert _status_of(client, token, "2026-11-15") == ("overdue", None)
+    with points.connect() as conn:
+        entry = conn.execute(
+            select(AuditEntry)
+            .where(AuditEntry.entity == "control_point_evidence", AuditEntry.action == "delete")
+        ).one()  # fmt: skip
+        assert conn.execute(select(ControlPointEvidence)).first() is None
+    assert (entry.actor, entry.entity_key, entry.source, entry.after) == (
+        users[Role.PROJECT_OFFICE], "1.1:2026-10-01", "api", None,
+    )  # fmt: skip
+    assert entry.before["document"] == "Акт № 12 от 14.11.2026"
+    assert entry.before["removal_reason"] == "приложен к другому месяцу"
+
+
+def test_evidence_removal_takes_the_russian_date_too(
+    points: Engine, client: TestClient, tokens: dict[Role, str]
+) -> None:
+    _attach(client, tokens[Role.ADMIN], "2.1", "2026-12-01", "Аттестат № 7")
+    response = client.delete(
+        "/api/v1/control-points/2.1/evidence/01.12.2026", headers=bearer(tokens[Role.ADMIN])
+    )
+    assert response.status_code == 204, response.text
+    with points.connect() as conn:
+        assert conn.execute(select(ControlPointEvidence)).first() is None
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "loc", "reason"),
+    [
+        ("/api/v1/control-points/9.9/evidence/2026-11-15", 404, None, "9.9 не найдена"),
+        ("/api/v1/control-points/1.1/evidence/2026-11-16", 422, ["path", "due"],
+         "не срок контрольной точки 1.1; ближайшие сроки: 15.11.2026, 15.12.2026"),
+        ("/api/v1/control-points/1.1/evidence/2026-10-15", 404, None,
+         "у контрольной точки 1.1 за срок 15.10.2026 нет подтверждения"),
+        ("/api/v1/control-points/1.1/evidence/31.02.2026", 422, ["path", "due"],
+         "неверный срок '31.02.2026'"),
+        ("/api/v1/control-points/1.1/evidence/0001-11-15", 422, ["path", "due"],
+         "год должен быть от 1970 до 2999"),
+        ("/api/v1/control-points/1.1/evidence/2026-11-15?reason=a%00b", 422, ["query", "reason"],
+         "управляющие символы"),
+        ("/api/v1/control-points/1.1/evidence/2026-11-15?reason=" + "п" * 501, 422,
+         ["query", "reason"], "500"),
+    ],
+)  # fmt: skip
+def test_bad_evidence_removal_is_refused_and_nothing_is_written(
+    points: Engine,
+    client: TestClient,
+    tokens: dict[Role, str],
+    path: str,
+    status: int,
+    loc: list[str] | None,
+    reason: str,
+) -> None:
+    _attach(client, tokens[Role.ADMIN], "1.1", "2026-11-15", "Акт № 12")
+    with points.connect() as conn:
+        audit = len(conn.execute(select(AuditEntry.id)).all())
+    response = client.delete(path, headers=bearer(tokens[Role.ADMIN]))
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert reason in str(detail)
+    if loc is not None:
+        assert detail[0]["loc"] == loc
+    with points.connect() as conn:
+        assert len(conn.execute(select(ControlPointEvidence)).all()) == 1
+        assert len(conn.execute(select(AuditEntry.id)).all()) == audit
+
+
+def test_only_the_project_office_and_admin_remove_evidence(
+    points: Engine, client: TestClient, tokens: dict[Role, str]
+) -> None:
+    _attach(client, tokens[Role.ADMIN], "2.1", "2026-12-01", "Аттестат № 7")
+    url = "/api/v1/control-points/2.1/evidence/2026-12-01"
+    for role in (Role.ENGINEER, Role.SECURITY_OFFICER, Role.HELPDESK, Role.AGENT):
+        assert client.delete(url, headers=bearer(tokens[role])).status_code == 403, role
+    assert client.delete(url).status_code == 401
+    with points.connect() as conn:
+        assert conn.execute(select(ControlPointEvidence)).first() is not None
+    assert client.delete(url, headers=bearer(tokens[Role.PROJECT_OFFICE])).status_code == 204
+
+
+def test_evidence_removal_with_a_session_needs_the_csrf_token(
+    points: Engine, client: TestClient, tokens: dict[Role, str], users: dict[Role, str]
+) -> None:
+    _attach(client, tokens[Role.ADMIN], "2.1", "2026-12-01", "Аттестат № 7")
+    csrf = login(client, users[Role.PROJECT_OFFICE])
+    url = "/api/v1/control-points/2.1/evidence/2026-12-01"
+    assert client.delete(url).status_code == 403
+    with points.connect() as conn:
+        assert conn.execute(select(ControlPointEvidence)).first() is not None
+    assert client.delete(url, headers={CSRF_HEADER: csrf}).status_code == 204
+
+
+def test_evidence_removal_is_in_the_openapi_document(client: TestClient) -> None:
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    operation = paths["/api/v1/control-points/{code}/evidence/{due}"]["delete"]
+    assert {"204", "401", "403", "404", "422"} <= set(operation["responses"])
+    assert [p["name"] for p in operation["parameters"]] == ["code", "due", "reason"]
 
 
 # --- indicators ----------------------------------------------------------------------------------

@@ -17,16 +17,28 @@ What is notified (each a :class:`Notice` with a stable key):
 
 Delivery: one e-mail (SMTP, STARTTLS and login when configured, UTF-8, Russian by default) and
 one webhook POST (JSON, ``Authorization: Bearer``, no redirects followed) per run, carrying every
-notice not yet delivered over that channel. ``notification_sent`` records (key, channel) after a
-delivery succeeds; a failed delivery is reported, logged and not recorded, so the next run
-retries it. Passwords and tokens never reach the output, the log or the database.
+notice not yet delivered over that channel. Passwords and tokens never reach the output, the log
+or the database.
+
+Exactly once, even with two runs at the same time (cron and a manual run, two hosts): before
+sending over a channel a run *claims* its notices by inserting their (key, channel) rows in
+``notification_sent`` as ``sending`` (one short transaction; none is open while sending). The
+unique (key, channel) index decides a race: the loser's insert fails, it rolls back, reads again
+and claims only what is left. After delivery the claims become ``sent``; a failed delivery is
+reported, logged and its claims deleted, so the next run retries it. A claim left ``sending`` by
+a run that crashed or was killed is taken over (deleted and claimed again, in one transaction
+that checks it is still that stale claim) once older than ``claim_timeout_s``. The price: a run
+that dies after the server accepted a message but before marking it sent, or a delivery that
+takes longer than the timeout, has those notices sent once more, after the timeout; beyond that
+window delivery is at least once. Claims are timed by the clock of the host running the run.
 
 Errors::
 
     KonturError
     └── NotifyError        a channel failed to deliver (the message carries no secret)
         ├── SmtpFailed
-        └── WebhookFailed
+        ├── WebhookFailed
+        └── ClaimContended other runs kept changing the claims (nothing sent by this run)
 """
 
 from __future__ import annotations

@@ -123,6 +123,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "channel.email": ("эл. почта", "e-mail"),
     "channel.webhook": ("вебхук", "webhook"),
     "nothing_new": ("{channel} ({target}): новых нет", "{channel} ({target}): nothing new"),
+    "in_flight": (
+        "{channel} ({target}): {count} отправляется другим запуском, здесь не повторяется",
+        "{channel} ({target}): {count} being sent by another run, not repeated here",
+    ),
+    "taken_over": (
+        "  взяты у прерванного запуска (могли уйти повторно): {keys}",
+        "  taken over from an interrupted run (may go out a second time): {keys}",
+    ),
     "would_send": (
         "{channel} ({target}): будет отправлено {count}",
         "{channel} ({target}): would send {count}",
@@ -378,8 +386,19 @@ def _notify_run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.print(_m(locale, "no_channels"))
     for channel in result.channels:
         name = _m(locale, f"channel.{channel.channel.value}")
+        if channel.in_flight:
+            ctx.print(
+                _m(
+                    locale,
+                    "in_flight",
+                    channel=name,
+                    target=channel.target,
+                    count=len(channel.in_flight),
+                )
+            )
         if not channel.pending:
-            ctx.print(_m(locale, "nothing_new", channel=name, target=channel.target))
+            if not channel.in_flight:
+                ctx.print(_m(locale, "nothing_new", channel=name, target=channel.target))
             continue
         if channel.error is not None:
             print(_m(locale, "failed", channel=name, error=channel.error), file=ctx.err)
@@ -390,6 +409,8 @@ def _notify_run(args: argparse.Namespace, ctx: CliContext) -> int:
             ctx.print(f"  {notice.key}  {notice.text}")
         if channel.refused:
             ctx.print(_m(locale, "refused", who=", ".join(channel.refused)))
+        if channel.taken_over:
+            ctx.print(_m(locale, "taken_over", keys=", ".join(channel.taken_over)))
     if result.dry_run:
         ctx.print(_m(locale, "dry_run"))
     return 0 if result.ok else 1

@@ -876,6 +876,44 @@ def test_cli_notify_run_prints_what_it_sends(
     engine.dispose()
 
 
+def test_cli_notify_run_says_when_another_run_holds_the_notices(
+    kontur: Kontur,
+    cli_env: str,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = make_engine(cli_env)
+    load_demo_compliance(engine)
+    monkeypatch.setenv("KONTUR_NOTIFY__WEBHOOK_URL", receiver.url)
+    monkeypatch.setenv("KONTUR_NOTIFY__WEBHOOK_TOKEN", TOKEN)
+    post = notify.post_webhook
+
+    def killed(*_args: Any) -> int:
+        raise RuntimeError("the process was killed while posting")
+
+    # A run by the real clock dies mid-delivery: its claims stay "sending".
+    monkeypatch.setattr(notify, "post_webhook", killed)
+    with pytest.raises(RuntimeError):
+        run(engine, webhook_settings(receiver.url), now=dt.datetime.now(MSK), zone=MSK)
+    monkeypatch.setattr(notify, "post_webhook", post)
+    held = {key for (key, _channel) in row_states(engine)}
+    assert held
+    code, out, err = kontur("notify", "run")
+    assert code == 0, err
+    assert f"{len(held)} отправляется другим запуском, здесь не повторяется" in out
+    assert "новых нет" not in out
+    assert receiver.requests == 0
+    # Past the claim timeout the next run takes them over and says they may go out twice.
+    backdate_claims(engine, held, 901)
+    code, out, err = kontur("notify", "run")
+    assert code == 0, err
+    assert f"отправлено {len(held)}" in out
+    assert "взяты у прерванного запуска (могли уйти повторно):" in out
+    assert all(key in out for key in held)
+    assert receiver.requests == 1
+    engine.dispose()
+
+
 def test_webhook_json_is_utf8(receiver: Receiver, world: Engine) -> None:
     run(world, webhook_settings(receiver.url), now=NOW, zone=MSK)
     text = json.dumps(receiver.payloads[0], ensure_ascii=False)

@@ -12,7 +12,7 @@ Then, against that one server, with 20 connections each, in rounds:
   hostnames and ViPNet IDs in turn.
 
 Load comes from ``wrk`` (``apt-get install wrk``) when it is installed, else from a Python
-asyncio/httpx client doing the same. Every response must be 2xx. The p99 of each phase is the
+asyncio/httpx2 client doing the same. Every response must be 2xx. The p99 of each phase is the
 best of ``--rounds``; the last line is ``card_p99_ratio=X.XX search_p99_ratio=Y.YY`` (p99 of the
 card and of the search over the health endpoint's p99; goal ≤ 3).
 """
@@ -208,7 +208,7 @@ def _wrk(base: str, paths: list[str], token: str | None, seconds: float, workdir
 
 
 async def _httpx_load(base: str, paths: list[str], token: str | None, seconds: float) -> float:
-    import httpx
+    import httpx2 as httpx
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     latencies: list[float] = []
@@ -242,7 +242,7 @@ def _measure(
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    import httpx
+    import httpx2 as httpx
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

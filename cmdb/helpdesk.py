@@ -25,9 +25,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 
 from cmdb.calendars import EXPIRED, expiry_state
@@ -289,44 +290,73 @@ def _states(
     conn: Connection, keys: Mapping[str, Iterable[str]]
 ) -> dict[tuple[str, str], ObjectNow]:
     """Current states of objects named per kind, in one query."""
-    conditions = [
-        and_(ObjectState.object_kind == kind, ObjectState.object_key.in_(sorted(set(names))))
-        for kind, names in keys.items()
-        if names
-    ]
-    if not conditions:
+    wanted = [(kind, sorted(set(names))) for kind, names in keys.items()]
+    wanted = [(kind, names) for kind, names in wanted if names]
+    if not wanted:
         return {}
     grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    query = select(
+    query = _states_query(tuple(kind for kind, _ in wanted))
+    params = {f"k{i}": names for i, (_, names) in enumerate(wanted)}
+    for row in conn.execute(query, params):
+        grouped[(row.object_kind, row.object_key)].append(row)
+    return {key: _now_of(rows) for key, rows in grouped.items()}
+
+
+# The card and the search run a dozen statements per request. Building a statement and its cache
+# key costs SQLAlchemy about 0.3 ms of Python, several times what SQLite takes to run it, so
+# the statements are built once (per shape) with bound parameters and reused.
+
+
+def _keys_in(column: Any, name: str) -> Any:
+    return column.in_(bindparam(name, expanding=True))
+
+
+@cache
+def _states_query(kinds: tuple[str, ...]) -> Select[Any]:
+    """Object states of the keys bound as ``k0``, ``k1``… for each of ``kinds`` in turn."""
+    return select(
         ObjectState.object_kind,
         ObjectState.object_key,
         ObjectState.vantage,
         ObjectState.state,
         ObjectState.since,
         ObjectState.last_seen_at,
-    ).where(or_(*conditions))
-    for row in conn.execute(query):
-        grouped[(row.object_kind, row.object_key)].append(row)
-    return {key: _now_of(rows) for key, rows in grouped.items()}
+    ).where(
+        or_(
+            *(
+                and_(ObjectState.object_kind == kind, _keys_in(ObjectState.object_key, f"k{i}"))
+                for i, kind in enumerate(kinds)
+            )
+        )
+    )
 
 
 def _latest_failovers(conn: Connection, sites: Sequence[str] | None) -> dict[str, Any]:
     """The latest on_backup/on_primary event per site (over all vantages)."""
+    if sites is None:
+        rows = conn.execute(_failovers_query(False)).all()
+    else:
+        rows = conn.execute(_failovers_query(True), {"sites": list(sites)}).all()
+    return {row.site_key: row for row in rows}  # the highest id wins at equal instants
+
+
+@cache
+def _failovers_query(of_sites: bool) -> Select[Any]:
+    """The latest switch event per site; of the sites bound as ``sites`` if ``of_sites``."""
     kinds = (FailoverKind.ON_BACKUP.value, FailoverKind.ON_PRIMARY.value)
     latest = select(
         FailoverEvent.site_key.label("site_key"), func.max(FailoverEvent.at).label("at")
     ).where(FailoverEvent.kind.in_(kinds))
-    if sites is not None:
-        latest = latest.where(FailoverEvent.site_key.in_(sites))
+    if of_sites:
+        latest = latest.where(_keys_in(FailoverEvent.site_key, "sites"))
     sub = latest.group_by(FailoverEvent.site_key).subquery()
-    rows = conn.execute(
+    return (
         select(FailoverEvent.site_key, FailoverEvent.kind, FailoverEvent.at,
                FailoverEvent.active_channel, FailoverEvent.id)
         .join(sub, and_(sub.c.site_key == FailoverEvent.site_key, sub.c.at == FailoverEvent.at))
         .where(FailoverEvent.kind.in_(kinds))
         .order_by(FailoverEvent.id)
-    ).all()  # fmt: skip
-    return {row.site_key: row for row in rows}  # the highest id wins at equal instants
+    )  # fmt: skip
 
 
 def display_state(state: str, on_backup: bool) -> str:
@@ -542,41 +572,15 @@ def _outages(
     before ``start`` (for 'last failure' when the window has none). Three queries."""
     if not objects:
         return [], None
-    T = StatusTransition
     keys: dict[str, list[str]] = defaultdict(list)
     for kind, key in objects:
         keys[kind].append(key)
-    # per kind, not a row-value IN: SQLite then searches the (kind, key, vantage, at) index
-    which = or_(*(and_(T.object_kind == kind, T.object_key.in_(names))
-                  for kind, names in keys.items()))  # fmt: skip
-    inside = conn.execute(
-        select(T.object_kind, T.object_key, T.vantage, T.at, T.state)
-        .where(which, T.at >= start, T.at < end)
-        .order_by(T.at, T.id)
-    ).all()  # fmt: skip
-    last_before = (
-        select(T.object_kind, T.object_key, T.vantage, func.max(T.at).label("at"))
-        .where(which, T.at < start)
-        .group_by(T.object_kind, T.object_key, T.vantage)
-        .subquery()
-    )
-    before_rows = conn.execute(
-        select(T.object_kind, T.object_key, T.vantage, T.state).join(
-            last_before,
-            and_(
-                last_before.c.object_kind == T.object_kind,
-                last_before.c.object_key == T.object_key,
-                last_before.c.vantage == T.vantage,
-                last_before.c.at == T.at,
-            ),
-        )
-    ).all()
-    earlier_failure = conn.execute(
-        select(T.object_kind, T.object_key, T.at)
-        .where(which, T.at < start, T.state == DOWN)
-        .order_by(T.at.desc())
-        .limit(1)
-    ).first()
+    params: dict[str, Any] = {f"k{i}": names for i, names in enumerate(keys.values())}
+    params.update(start=start, end=end)
+    inside_q, before_q, earlier_q = _outage_queries(tuple(keys))
+    inside = conn.execute(inside_q, params).all()
+    before_rows = conn.execute(before_q, params).all()
+    earlier_failure = conn.execute(earlier_q, params).first()
     before: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     for row in before_rows:
         before[(row.object_kind, row.object_key)][row.vantage] = row.state
@@ -592,6 +596,44 @@ def _outages(
             outages.append(Outage(kind, key, begun, ended, clipped, duration))
     outages.sort(key=lambda o: o.start, reverse=True)
     return outages, earlier_failure
+
+
+@cache
+def _outage_queries(kinds: tuple[str, ...]) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The three statements of :func:`_outages` for objects of ``kinds`` (keys bound as ``k0``,
+    ``k1``…; the window as ``start`` and ``end``)."""
+    T = StatusTransition
+    # per kind, not a row-value IN: SQLite then searches the (kind, key, vantage, at) index
+    which = or_(*(and_(T.object_kind == kind, _keys_in(T.object_key, f"k{i}"))
+                  for i, kind in enumerate(kinds)))  # fmt: skip
+    start, end = bindparam("start"), bindparam("end")
+    inside = (
+        select(T.object_kind, T.object_key, T.vantage, T.at, T.state)
+        .where(which, T.at >= start, T.at < end)
+        .order_by(T.at, T.id)
+    )  # fmt: skip
+    last_before = (
+        select(T.object_kind, T.object_key, T.vantage, func.max(T.at).label("at"))
+        .where(which, T.at < start)
+        .group_by(T.object_kind, T.object_key, T.vantage)
+        .subquery()
+    )
+    before = select(T.object_kind, T.object_key, T.vantage, T.state).join(
+        last_before,
+        and_(
+            last_before.c.object_kind == T.object_kind,
+            last_before.c.object_key == T.object_key,
+            last_before.c.vantage == T.vantage,
+            last_before.c.at == T.at,
+        ),
+    )
+    earlier = (
+        select(T.object_kind, T.object_key, T.at)
+        .where(which, T.at < start, T.state == DOWN)
+        .order_by(T.at.desc())
+        .limit(1)
+    )
+    return inside, before, earlier
 
 
 def _keys(until: dt.date | None, today: dt.date) -> tuple[str | None, int | None]:
@@ -625,63 +667,86 @@ def _link(
     return LINK_UNKNOWN, None
 
 
+@dataclass(frozen=True)
+class _CardQueries:
+    site: Select[Any]
+    channels: Select[Any]
+    devices: Select[Any]
+    workstations: Select[Any]
+    nodes: Select[Any]
+    windows: Select[Any]
+
+
+@cache
+def _card_queries() -> _CardQueries:
+    """The card's own statements, built once (bound: code, site_id, device_ids, node_ids, since,
+    horizon)."""
+    org, provider, z_site, a_dev = _ORG, _PROVIDER, _Z_SITE, _A_DEVICE
+    site_id = bindparam("site_id")
+    return _CardQueries(
+        site=select(Site.id, Site.code, Site.name, Site.kind, Site.status, Site.address,
+                    Site.latitude, Site.longitude, District.code.label("district_code"),
+                    District.name.label("district"),
+                    org.code.label("org_code"), org.short_name.label("org_name"),
+                    org.full_name.label("org_full"), org.contact.label("org_contact"))
+        .outerjoin(District, District.id == Site.district_id)
+        .outerjoin(org, org.id == Site.organization_id)
+        .where(Site.code == bindparam("code")),
+        channels=select(Channel.key, Channel.name, Channel.role, Channel.status, Channel.medium,
+                        Channel.bandwidth_mbps, Channel.contract_number, Channel.contract_date,
+                        Channel.redundancy_group, Channel.a_address, Channel.z_address,
+                        Channel.a_interface, a_dev.name.label("a_device"),
+                        provider.code.label("provider_code"),
+                        provider.short_name.label("provider_name"), z_site.code.label("z_site"))
+        .outerjoin(provider, provider.id == Channel.provider_id)
+        .join(z_site, z_site.id == Channel.z_site_id)
+        .outerjoin(a_dev, a_dev.id == Channel.a_device_id)
+        .where(Channel.a_site_id == site_id)
+        .order_by(Channel.role.desc(), Channel.key),  # primary before backup
+        devices=select(Device.id, Device.name, Device.role, Device.vendor, Device.model,
+                       Device.platform, Device.mgmt_address, Device.snmp_profile, Device.status)
+        .where(Device.site_id == site_id)
+        .order_by(Device.name),
+        workstations=select(Workstation.hostname, Workstation.inventory_number, Workstation.os,
+                            Workstation.vipnet_node_id)
+        .where(Workstation.site_id == site_id)
+        .order_by(Workstation.hostname),
+        nodes=select(VipnetNode.id, VipnetNode.vipnet_id, VipnetNode.name, VipnetNode.kind,
+                     VipnetNode.enabled, VipnetNode.device_id, VipnetNode.keys_valid_until,
+                     VipnetNode.certificate_valid_until)
+        .where(or_(_keys_in(VipnetNode.device_id, "device_ids"),
+                   _keys_in(VipnetNode.id, "node_ids")))
+        .order_by(VipnetNode.vipnet_id),
+        windows=select(MaintenanceWindow.key, MaintenanceWindow.objects,
+                       MaintenanceWindow.starts_at, MaintenanceWindow.ends_at,
+                       MaintenanceWindow.reason)
+        .where(MaintenanceWindow.ends_at > bindparam("since"),
+               MaintenanceWindow.starts_at < bindparam("horizon"))
+        .order_by(MaintenanceWindow.starts_at),
+    )  # fmt: skip
+
+
 def card(engine: Engine, site_code: str, now: dt.datetime, zone: dt.tzinfo) -> SiteCard:
     """The card of the site ``site_code`` as of ``now`` (dates for key validity in ``zone``)."""
     now = _aware(now)
     if "\x00" in site_code:  # no code holds NUL (PostgreSQL text cannot)
         raise NotFound("site", site_code)
     today = now.astimezone(zone).date()
-    org, provider, z_site, a_dev = _ORG, _PROVIDER, _Z_SITE, _A_DEVICE
+    q = _card_queries()
     with engine.connect() as conn:
-        site = conn.execute(
-            select(Site.id, Site.code, Site.name, Site.kind, Site.status, Site.address,
-                   Site.latitude, Site.longitude, District.code.label("district_code"),
-                   District.name.label("district"),
-                   org.code.label("org_code"), org.short_name.label("org_name"),
-                   org.full_name.label("org_full"), org.contact.label("org_contact"))
-            .outerjoin(District, District.id == Site.district_id)
-            .outerjoin(org, org.id == Site.organization_id)
-            .where(Site.code == site_code)
-        ).first()  # fmt: skip
+        site = conn.execute(q.site, {"code": site_code}).first()
         if site is None:
             raise NotFound("site", site_code)
         s = site
-        channels = conn.execute(
-            select(Channel.key, Channel.name, Channel.role, Channel.status, Channel.medium,
-                   Channel.bandwidth_mbps, Channel.contract_number, Channel.contract_date,
-                   Channel.redundancy_group, Channel.a_address, Channel.z_address,
-                   Channel.a_interface, a_dev.name.label("a_device"),
-                   provider.code.label("provider_code"),
-                   provider.short_name.label("provider_name"), z_site.code.label("z_site"))
-            .outerjoin(provider, provider.id == Channel.provider_id)
-            .join(z_site, z_site.id == Channel.z_site_id)
-            .outerjoin(a_dev, a_dev.id == Channel.a_device_id)
-            .where(Channel.a_site_id == s.id)
-            .order_by(Channel.role.desc(), Channel.key)  # primary before backup
-        ).all()  # fmt: skip
-        devices = conn.execute(
-            select(Device.id, Device.name, Device.role, Device.vendor, Device.model,
-                   Device.platform, Device.mgmt_address, Device.snmp_profile, Device.status)
-            .where(Device.site_id == s.id)
-            .order_by(Device.name)
-        ).all()  # fmt: skip
-        workstations = conn.execute(
-            select(Workstation.hostname, Workstation.inventory_number, Workstation.os,
-                   Workstation.vipnet_node_id)
-            .where(Workstation.site_id == s.id)
-            .order_by(Workstation.hostname)
-        ).all()  # fmt: skip
+        channels = conn.execute(q.channels, {"site_id": s.id}).all()
+        devices = conn.execute(q.devices, {"site_id": s.id}).all()
+        workstations = conn.execute(q.workstations, {"site_id": s.id}).all()
         device_names = {d.id: d.name for d in devices}
         ws_by_node = {w.vipnet_node_id: w.hostname for w in workstations if w.vipnet_node_id}
         node_ids = set(ws_by_node)
         nodes = conn.execute(
-            select(VipnetNode.id, VipnetNode.vipnet_id, VipnetNode.name, VipnetNode.kind,
-                   VipnetNode.enabled, VipnetNode.device_id, VipnetNode.keys_valid_until,
-                   VipnetNode.certificate_valid_until)
-            .where(or_(VipnetNode.device_id.in_(list(device_names)),
-                       VipnetNode.id.in_(list(node_ids))))
-            .order_by(VipnetNode.vipnet_id)
-        ).all()  # fmt: skip
+            q.nodes, {"device_ids": list(device_names), "node_ids": list(node_ids)}
+        ).all()
         wanted = {
             "site": [s.code],
             "channel": [c.key for c in channels],
@@ -695,12 +760,8 @@ def card(engine: Engine, site_code: str, now: dt.datetime, zone: dt.tzinfo) -> S
         watched = [("site", s.code)] + [("channel", c.key) for c in channels]
         outages, earlier = _outages(conn, watched, since, now)
         windows = conn.execute(
-            select(MaintenanceWindow.key, MaintenanceWindow.objects, MaintenanceWindow.starts_at,
-                   MaintenanceWindow.ends_at, MaintenanceWindow.reason)
-            .where(MaintenanceWindow.ends_at > since,
-                   MaintenanceWindow.starts_at < now + MAINTENANCE_AHEAD)
-            .order_by(MaintenanceWindow.starts_at)
-        ).all()  # fmt: skip
+            q.windows, {"since": since, "horizon": now + MAINTENANCE_AHEAD}
+        ).all()
 
     def st(kind: str, key: str) -> ObjectNow:
         return states.get((kind, key), NO_DATA)

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, or_, select
@@ -426,78 +426,25 @@ def search(engine: Engine, q: str, limit: int = 20) -> list[SearchHit]:
     hex_needle = needle.removeprefix("0x").replace(".", "").replace(" ", "")
 
     native = engine.dialect.name == "sqlite"
-
-    def like(column: Any, text: str = needle) -> Any:
-        if native and text.isascii():
-            # SQLite's own LIKE folds ASCII case in C; lower() there is a Python function
-            # (for Cyrillic, cmdb.db), too slow to scan 30,000 hostnames with on every search.
-            escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-            return column.like(f"%{escaped}%", escape="/")
-        return func.lower(column).contains(text, autoescape=True)
-
-    ws_site, dev_site = _WS_OF_NODE, _DEVICE_OF_NODE
-    # (site id, matched kind, matched value), per identifier kind, each bounded.
-    queries: list[tuple[str, Any]] = [
-        ("site", select(Site.id, Site.code).where(or_(like(Site.code), like(Site.name)))),
-        (
-            "district",
-            select(Site.id, District.name)
-            .join(District, District.id == Site.district_id)
-            # the districts first (a few dozen), then their sites: no per-site lower()
-            .where(Site.district_id.in_(select(District.id).where(like(District.name)))),
-        ),
-    ]
-    # Hostnames, device names and ViPNet IDs are Latin identifiers: a needle with other letters
-    # (a village or a district typed in Cyrillic) is not looked for among them.
-    if needle.isascii():
-        queries += [
-            (
-                "device",
-                select(Device.site_id, Device.name).where(like(Device.name)),
-            ),
-            (
-                "workstation",
-                # the matching hostnames from the hostname index alone, then their rows
-                select(Workstation.site_id, Workstation.hostname).where(
-                    Workstation.hostname.in_(
-                        select(Workstation.hostname)
-                        .where(like(Workstation.hostname))
-                        .limit(limit * 4)
-                        .scalar_subquery()
-                    )
-                ),
-            ),
-        ]
-    if needle.isascii() and hex_needle and all(c in "0123456789abcdefx" for c in hex_needle):
-        queries.append(
-            (
-                "vipnet_node",
-                select(func.coalesce(dev_site.site_id, ws_site.site_id), VipnetNode.vipnet_id)
-                .outerjoin(dev_site, dev_site.id == VipnetNode.device_id)
-                .outerjoin(ws_site, ws_site.vipnet_node_id == VipnetNode.id)
-                .where(like(VipnetNode.vipnet_id, hex_needle)),
-            )
-        )
+    ascii_needle = needle.isascii()
+    hexy = ascii_needle and bool(hex_needle) and all(c in "0123456789abcdefx" for c in hex_needle)
+    queries = _search_queries(native, ascii_needle, hexy, not needle, limit * 4)
+    params: dict[str, Any] = {"pat": _pattern(needle), "hexpat": _pattern(hex_needle)}
     if not needle:  # only kind words («ФАП»): the sites of those kinds, by code
-        by_kind = select(Site.id, Site.code).where(Site.kind.in_(site_kinds)).order_by(Site.code)
-        queries = [("site", by_kind)]
+        params["kinds"] = sorted(site_kinds)
     matches: dict[int, tuple[str, str]] = {}
     with engine.connect() as conn:
         for kind, query in queries:
             # Enough rows to fill the page with distinct sites in the common cases.
-            for site_id, value in conn.execute(query.limit(limit * 4)):
+            for site_id, value in conn.execute(query, params):
                 if site_id is not None and site_id not in matches:
                     matches[site_id] = (kind, value)
         if not matches:
             return []
-        org = _ORG
-        rows = conn.execute(
-            select(Site.id, Site.code, Site.name, Site.kind, District.name.label("district"),
-                   org.short_name.label("organization"))
-            .outerjoin(District, District.id == Site.district_id)
-            .outerjoin(org, org.id == Site.organization_id)
-            .where(Site.id.in_(list(matches)), *([Site.kind.in_(site_kinds)] if site_kinds else []))
-        ).all()  # fmt: skip
+        found: dict[str, Any] = {"ids": list(matches)}
+        if site_kinds:
+            found["kinds"] = sorted(site_kinds)
+        rows = conn.execute(_search_sites_query(bool(site_kinds)), found).all()
         exact = needle
 
         def rank(row: Any) -> tuple[int, int, str]:
@@ -522,6 +469,86 @@ def search(engine: Engine, q: str, limit: int = 20) -> list[SearchHit]:
 
 
 # --- the card -------------------------------------------------------------------------------------
+
+
+def _pattern(text: str) -> str:
+    """A LIKE pattern (escape character ``/``) that finds ``text`` anywhere."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+@lru_cache(maxsize=64)
+def _search_queries(
+    native: bool, ascii_needle: bool, hexy: bool, kinds_only: bool, per_kind: int
+) -> tuple[tuple[str, Select[Any]], ...]:
+    """The statements of :func:`search` for one shape of needle, built once (bound: ``pat``,
+    ``hexpat``, and ``kinds`` when ``kinds_only``); each returns (site id, matched value)."""
+    if kinds_only:
+        by_kind = select(Site.id, Site.code).where(_keys_in(Site.kind, "kinds"))
+        return (("site", by_kind.order_by(Site.code).limit(per_kind)),)
+
+    def like(column: Any, param: str = "pat") -> Any:
+        if native and ascii_needle:
+            # SQLite's own LIKE folds ASCII case in C; lower() there is a Python function
+            # (for Cyrillic, cmdb.db), too slow to scan 30,000 hostnames with on every search.
+            return column.like(bindparam(param), escape="/")
+        return func.lower(column).like(bindparam(param), escape="/")
+
+    ws_site, dev_site = _WS_OF_NODE, _DEVICE_OF_NODE
+    # (site id, matched value), per identifier kind, each bounded.
+    queries: list[tuple[str, Select[Any]]] = [
+        ("site", select(Site.id, Site.code).where(or_(like(Site.code), like(Site.name)))),
+        (
+            "district",
+            select(Site.id, District.name)
+            .join(District, District.id == Site.district_id)
+            # the districts first (a few dozen), then their sites: no per-site lower()
+            .where(Site.district_id.in_(select(District.id).where(like(District.name)))),
+        ),
+    ]
+    # Hostnames, device names and ViPNet IDs are Latin identifiers: a needle with other letters
+    # (a village or a district typed in Cyrillic) is not looked for among them.
+    if ascii_needle:
+        queries += [
+            ("device", select(Device.site_id, Device.name).where(like(Device.name))),
+            (
+                "workstation",
+                # the matching hostnames from the hostname index alone, then their rows
+                select(Workstation.site_id, Workstation.hostname).where(
+                    Workstation.hostname.in_(
+                        select(Workstation.hostname)
+                        .where(like(Workstation.hostname))
+                        .limit(per_kind)
+                        .scalar_subquery()
+                    )
+                ),
+            ),
+        ]
+    if hexy:
+        # A ViPNet ID is written 0x07c40002, 07C40002 or 07c4.0002: matched on the hex digits.
+        queries.append(
+            (
+                "vipnet_node",
+                select(func.coalesce(dev_site.site_id, ws_site.site_id), VipnetNode.vipnet_id)
+                .outerjoin(dev_site, dev_site.id == VipnetNode.device_id)
+                .outerjoin(ws_site, ws_site.vipnet_node_id == VipnetNode.id)
+                .where(like(VipnetNode.vipnet_id, "hexpat")),
+            )
+        )
+    return tuple((kind, query.limit(per_kind)) for kind, query in queries)
+
+
+@cache
+def _search_sites_query(of_kinds: bool) -> Select[Any]:
+    """The found sites (bound: ``ids``; ``kinds`` when ``of_kinds``) with district and MO."""
+    org = _ORG
+    query = (
+        select(Site.id, Site.code, Site.name, Site.kind, District.name.label("district"),
+               org.short_name.label("organization"))
+        .outerjoin(District, District.id == Site.district_id)
+        .outerjoin(org, org.id == Site.organization_id)
+        .where(_keys_in(Site.id, "ids"))
+    )  # fmt: skip
+    return query.where(_keys_in(Site.kind, "kinds")) if of_kinds else query
 
 
 def _aware(now: dt.datetime) -> dt.datetime:

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from cmdb.calendars import EXPIRED, expiry_state
 from cmdb.choices import FailoverKind, SiteKind, State
@@ -633,7 +634,8 @@ def _outage_queries(kinds: tuple[str, ...]) -> tuple[Select[Any], Select[Any], S
     # per kind, not a row-value IN: SQLite then searches the (kind, key, vantage, at) index
     which = or_(*(and_(T.object_kind == kind, _keys_in(T.object_key, f"k{i}"))
                   for i, kind in enumerate(kinds)))  # fmt: skip
-    start, end = bindparam("start"), bindparam("end")
+    start: BindParameter[dt.datetime] = bindparam("start")
+    end: BindParameter[dt.datetime] = bindparam("end")
     inside = (
         select(T.object_kind, T.object_key, T.vantage, T.at, T.state)
         .where(which, T.at >= start, T.at < end)
@@ -709,7 +711,7 @@ def _card_queries() -> _CardQueries:
     """The card's own statements, built once (bound: code, site_id, device_ids, node_ids, since,
     horizon)."""
     org, provider, z_site, a_dev = _ORG, _PROVIDER, _Z_SITE, _A_DEVICE
-    site_id = bindparam("site_id")
+    site_id: BindParameter[int] = bindparam("site_id")
     return _CardQueries(
         site=select(Site.id, Site.code, Site.name, Site.kind, Site.status, Site.address,
                     Site.latitude, Site.longitude, District.code.label("district_code"),

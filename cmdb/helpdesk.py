@@ -21,6 +21,7 @@ Errors: :class:`cmdb.errors.NotFound` for an unknown site code; :class:`ValueErr
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,19 @@ from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    column,
+    func,
+    inspect,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import BindParameter
 
@@ -429,8 +442,21 @@ def search(engine: Engine, q: str, limit: int = 20) -> list[SearchHit]:
     native = engine.dialect.name == "sqlite"
     ascii_needle = needle.isascii()
     hexy = ascii_needle and bool(hex_needle) and all(c in "0123456789abcdefx" for c in hex_needle)
-    queries = _search_queries(native, ascii_needle, hexy, not needle, limit * 4)
-    params: dict[str, Any] = {"pat": _pattern(needle), "hexpat": _pattern(hex_needle)}
+    # SQLite's trigram index of hostnames (migration 0008) answers LIKE without an escape
+    # character, for three characters or more: wildcards typed by the user take the scan.
+    trigrams = (
+        native
+        and ascii_needle
+        and len(needle) >= 3
+        and not any(c in needle for c in "%_")
+        and _has_hostname_index(engine)
+    )
+    queries = _search_queries(native, ascii_needle, hexy, not needle, limit * 4, trigrams)
+    params: dict[str, Any] = {
+        "pat": _pattern(needle),
+        "hexpat": _pattern(hex_needle),
+        "plainpat": f"%{needle}%",
+    }
     if not needle:  # only kind words («ФАП»): the sites of those kinds, by code
         params["kinds"] = sorted(site_kinds)
     matches: dict[int, tuple[str, str]] = {}
@@ -477,12 +503,32 @@ def _pattern(text: str) -> str:
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
+#: SQLite's FTS5 trigram index of AWP hostnames (migration 0008), when the database has it.
+_HOSTNAME_FTS = table("workstation_hostname_fts", column("hostname"))
+_hostname_index: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_hostname_index(engine: Engine) -> bool:
+    """Whether ``engine``'s database has the hostname trigram index (looked up once)."""
+    found = _hostname_index.get(engine)
+    if found is None:
+        found = inspect(engine).has_table(_HOSTNAME_FTS.name)
+        _hostname_index[engine] = found
+    return found
+
+
 @lru_cache(maxsize=64)
-def _search_queries(
-    native: bool, ascii_needle: bool, hexy: bool, kinds_only: bool, per_kind: int
+def _search_queries(  # noqa: PLR0917 - the shape of a needle, one flag each
+    native: bool,
+    ascii_needle: bool,
+    hexy: bool,
+    kinds_only: bool,
+    per_kind: int,
+    trigrams: bool = False,
 ) -> tuple[tuple[str, Select[Any]], ...]:
     """The statements of :func:`search` for one shape of needle, built once (bound: ``pat``,
-    ``hexpat``, and ``kinds`` when ``kinds_only``); each returns (site id, matched value)."""
+    ``hexpat``, ``plainpat`` (unescaped, for the trigram index when ``trigrams``), and ``kinds``
+    when ``kinds_only``); each returns (site id, matched value)."""
     if kinds_only:
         by_kind = select(Site.id, Site.code).where(_keys_in(Site.kind, "kinds"))
         return (("site", by_kind.order_by(Site.code).limit(per_kind)),)
@@ -516,8 +562,13 @@ def _search_queries(
                 # the matching hostnames from the hostname index alone, then their rows
                 select(Workstation.site_id, Workstation.hostname).where(
                     Workstation.hostname.in_(
-                        select(Workstation.hostname)
-                        .where(like(Workstation.hostname))
+                        (
+                            select(_HOSTNAME_FTS.c.hostname).where(
+                                _HOSTNAME_FTS.c.hostname.like(bindparam("plainpat"))
+                            )
+                            if trigrams
+                            else select(Workstation.hostname).where(like(Workstation.hostname))
+                        )
                         .limit(per_kind)
                         .scalar_subquery()
                     )

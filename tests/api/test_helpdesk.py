@@ -458,3 +458,77 @@ def test_kind_words_narrow_the_search_to_faps(world: Engine) -> None:
     assert [h.code for h in search(world, "ФАП", 10)] == [FAP]  # «ФАП» alone lists the FAPs
     assert [h.code for h in search(world, "фап абинский", 10)] == [FAP]  # not the MO site
     assert search(world, "ФП", 10) == []  # no FP in this world
+
+
+# --- the hostname trigram index (SQLite) ------------------------------------------------------
+
+HOSTNAME_NEEDLES = [
+    "fap-0001",  # the index
+    "ARM-FAP-0001-00",  # the index, other case
+    "001",  # the index, three characters
+    "01",  # two characters: the scan
+    "fap_0002",  # a typed wildcard: the scan, and it matches only a literal underscore
+    "mo-1",
+    "arm-zz-404",  # nothing
+]
+
+
+def _search_all(engine: Engine) -> list[list[tuple[str, str, str]]]:
+    return [
+        [(h.code, h.matched_kind, h.matched) for h in search(engine, needle, 50)]
+        for needle in HOSTNAME_NEEDLES
+    ]
+
+
+def test_hostname_search_through_the_trigram_index_finds_what_the_scan_finds(
+    world: Engine,
+) -> None:
+    if world.dialect.name != "sqlite":
+        pytest.skip("the FTS5 trigram index is SQLite's (migration 0008); PostgreSQL scans")
+    from sqlalchemy import event, text
+
+    from cmdb import helpdesk
+    from cmdb.services import delete_record
+    from tests.factories import ACTOR
+
+    load(
+        world,
+        "workstations",
+        [
+            {"hostname": "arm-fap-0001-002", "site": "FAP-0001", "inventory_number": "ИН-7"},
+            {"hostname": "arm_fap_0002", "site": "MO-1-M", "inventory_number": "ИН-8"},
+            {"hostname": "armxfapx0002", "site": "MO-1-M", "inventory_number": "ИН-9"},
+        ],
+    )
+    assert helpdesk._has_hostname_index(world)
+    statements: list[str] = []
+    event.listen(world, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with_index = _search_all(world)
+    used = [s for s in statements if "workstation_hostname_fts" in s]
+    assert len(used) == 5  # every needle but «01» (too short) and «fap_0002» (a wildcard)
+    assert [(code, kind) for code, kind, _ in with_index[1]] == [(FAP, "workstation")]
+    assert [m for _, k, m in with_index[4] if k == "workstation"] == ["arm_fap_0002"]
+    assert with_index[6] == []
+    # The triggers keep the index exact: a renamed AWP is found by its new name only, a deleted
+    # one not at all.
+    with world.begin() as conn:
+        conn.execute(
+            text("UPDATE workstation SET hostname = 'arm-fap-0001-777' "
+                 "WHERE hostname = 'arm-fap-0001-002'")
+        )  # fmt: skip
+    delete_record(world, "workstations", "armxfapx0002", actor=ACTOR, zone=ZONE)
+    found = [h.matched for h in search(world, "0001-7", 50)]
+    assert found == ["arm-fap-0001-777"]
+    assert search(world, "0001-002", 50) == []
+    assert search(world, "armxfap", 50) == []
+    with_index = _search_all(world)
+    # The same searches by scanning, with the index gone: the same answers.
+    with world.begin() as conn:
+        for name in ("ai", "ad", "au"):
+            conn.execute(text(f"DROP TRIGGER workstation_hostname_fts_{name}"))
+        conn.execute(text("DROP TABLE workstation_hostname_fts"))
+    helpdesk._hostname_index.clear()
+    assert not helpdesk._has_hostname_index(world)
+    statements.clear()
+    assert _search_all(world) == with_index
+    assert not any("workstation_hostname_fts" in s for s in statements)

@@ -38,6 +38,7 @@ from sqlalchemy import (
     column,
     func,
     inspect,
+    literal_column,
     or_,
     select,
     table,
@@ -442,20 +443,20 @@ def search(engine: Engine, q: str, limit: int = 20) -> list[SearchHit]:
     native = engine.dialect.name == "sqlite"
     ascii_needle = needle.isascii()
     hexy = ascii_needle and bool(hex_needle) and all(c in "0123456789abcdefx" for c in hex_needle)
-    # SQLite's trigram index of hostnames (migration 0008) answers LIKE without an escape
-    # character, for three characters or more: wildcards typed by the user take the scan.
-    trigrams = (
-        native
-        and ascii_needle
-        and len(needle) >= 3
-        and not any(c in needle for c in "%_")
-        and _has_hostname_index(engine)
+    # SQLite's trigram indexes (migration 0008) need three characters or more. The hostname
+    # index answers LIKE without an escape character: wildcards typed by the user take the scan.
+    # The site index answers needles that are not ASCII (SQLite's LIKE folds ASCII itself).
+    indexed = native and len(needle) >= 3 and _has_search_indexes(engine)
+    trigrams = indexed and ascii_needle and not any(c in needle for c in "%_")
+    site_trigrams = indexed and not ascii_needle
+    queries = _search_queries(
+        native, ascii_needle, hexy, not needle, limit * 4, trigrams, site_trigrams
     )
-    queries = _search_queries(native, ascii_needle, hexy, not needle, limit * 4, trigrams)
     params: dict[str, Any] = {
         "pat": _pattern(needle),
         "hexpat": _pattern(hex_needle),
         "plainpat": f"%{needle}%",
+        "phrase": '"' + needle.replace('"', '""') + '"',
     }
     if not needle:  # only kind words («ФАП»): the sites of those kinds, by code
         params["kinds"] = sorted(site_kinds)
@@ -503,17 +504,19 @@ def _pattern(text: str) -> str:
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
-#: SQLite's FTS5 trigram index of AWP hostnames (migration 0008), when the database has it.
+#: SQLite's FTS5 trigram indexes (migration 0008), when the database has them.
 _HOSTNAME_FTS = table("workstation_hostname_fts", column("hostname"))
-_hostname_index: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+_SITE_FTS = table("site_name_fts", column("rowid"))
+_search_indexes: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
-def _has_hostname_index(engine: Engine) -> bool:
-    """Whether ``engine``'s database has the hostname trigram index (looked up once)."""
-    found = _hostname_index.get(engine)
+def _has_search_indexes(engine: Engine) -> bool:
+    """Whether ``engine``'s database has the trigram indexes (looked up once per engine)."""
+    found = _search_indexes.get(engine)
     if found is None:
-        found = inspect(engine).has_table(_HOSTNAME_FTS.name)
-        _hostname_index[engine] = found
+        tables = set(inspect(engine).get_table_names())
+        found = {_HOSTNAME_FTS.name, _SITE_FTS.name} <= tables
+        _search_indexes[engine] = found
     return found
 
 
@@ -525,10 +528,12 @@ def _search_queries(  # noqa: PLR0917 - the shape of a needle, one flag each
     kinds_only: bool,
     per_kind: int,
     trigrams: bool = False,
+    site_trigrams: bool = False,
 ) -> tuple[tuple[str, Select[Any]], ...]:
     """The statements of :func:`search` for one shape of needle, built once (bound: ``pat``,
-    ``hexpat``, ``plainpat`` (unescaped, for the trigram index when ``trigrams``), and ``kinds``
-    when ``kinds_only``); each returns (site id, matched value)."""
+    ``hexpat``, ``plainpat`` (unescaped, for the hostname index when ``trigrams``), ``phrase``
+    (an FTS5 string, for the site index when ``site_trigrams``), and ``kinds`` when
+    ``kinds_only``); each returns (site id, matched value)."""
     if kinds_only:
         by_kind = select(Site.id, Site.code).where(_keys_in(Site.kind, "kinds"))
         return (("site", by_kind.order_by(Site.code).limit(per_kind)),)
@@ -543,7 +548,18 @@ def _search_queries(  # noqa: PLR0917 - the shape of a needle, one flag each
     ws_site, dev_site = _WS_OF_NODE, _DEVICE_OF_NODE
     # (site id, matched value), per identifier kind, each bounded.
     queries: list[tuple[str, Select[Any]]] = [
-        ("site", select(Site.id, Site.code).where(or_(like(Site.code), like(Site.name)))),
+        (
+            "site",
+            select(Site.id, Site.code).where(
+                Site.id.in_(
+                    select(_SITE_FTS.c.rowid).where(
+                        literal_column(_SITE_FTS.name).op("MATCH")(bindparam("phrase"))
+                    )
+                )
+                if site_trigrams
+                else or_(like(Site.code), like(Site.name))
+            ),
+        ),
         (
             "district",
             select(Site.id, District.name)

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 
 from cmdb.errors import SchemaNotCurrent
 
-#: Tables in the database that are not models: SQLite's FTS5 index of AWP hostnames (migration
-#: 0008) and the shadow tables FTS5 keeps for it.
-UNMODELLED_PREFIXES = ("workstation_hostname_fts",)
+#: Tables in the database that are not models: SQLite's FTS5 search indexes (migration 0008) and
+#: the shadow tables FTS5 keeps for them.
+UNMODELLED_PREFIXES = ("workstation_hostname_fts", "site_name_fts")
 
 
 def include_name(name: str | None, type_: NameFilterType, _parents: NameFilterParentNames) -> bool:

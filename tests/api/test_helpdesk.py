@@ -470,6 +470,11 @@ HOSTNAME_NEEDLES = [
     "fap_0002",  # a typed wildcard: the scan, and it matches only a literal underscore
     "mo-1",
     "arm-zz-404",  # nothing
+    "хутор перв",  # a site name in Cyrillic: the site index
+    "ХУТОР",  # other case
+    "хут",  # three characters
+    "ху",  # two: the scan
+    'хутор "перв',  # a quote in the needle: a literal character in the FTS5 phrase
 ]
 
 
@@ -480,7 +485,7 @@ def _search_all(engine: Engine) -> list[list[tuple[str, str, str]]]:
     ]
 
 
-def test_hostname_search_through_the_trigram_index_finds_what_the_scan_finds(
+def test_search_through_the_trigram_indexes_finds_what_the_scan_finds(
     world: Engine,
 ) -> None:
     if world.dialect.name != "sqlite":
@@ -500,12 +505,16 @@ def test_hostname_search_through_the_trigram_index_finds_what_the_scan_finds(
             {"hostname": "armxfapx0002", "site": "MO-1-M", "inventory_number": "ИН-9"},
         ],
     )
-    assert helpdesk._has_hostname_index(world)
+    assert helpdesk._has_search_indexes(world)
     statements: list[str] = []
     event.listen(world, "before_cursor_execute", lambda *a: statements.append(a[2]))
     with_index = _search_all(world)
     used = [s for s in statements if "workstation_hostname_fts" in s]
-    assert len(used) == 5  # every needle but «01» (too short) and «fap_0002» (a wildcard)
+    assert len(used) == 5  # every ASCII needle but «01» (too short) and «fap_0002» (a wildcard)
+    assert len([s for s in statements if "site_name_fts MATCH" in s]) == 4  # but «ху»
+    assert [code for code, _, _ in with_index[7]] == [FAP]
+    assert with_index[8] == with_index[9] == with_index[7]
+    assert with_index[11] == []
     assert [(code, kind) for code, kind, _ in with_index[1]] == [(FAP, "workstation")]
     assert [m for _, k, m in with_index[4] if k == "workstation"] == ["arm_fap_0002"]
     assert with_index[6] == []
@@ -517,6 +526,12 @@ def test_hostname_search_through_the_trigram_index_finds_what_the_scan_finds(
                  "WHERE hostname = 'arm-fap-0001-002'")
         )  # fmt: skip
     delete_record(world, "workstations", "armxfapx0002", actor=ACTOR, zone=ZONE)
+    with world.begin() as conn:
+        conn.execute(
+            text("UPDATE site SET name = 'Хутор Второй-Новый' WHERE code = 'FAP-0001'")
+        )  # fmt: skip
+    assert [h.code for h in search(world, "второй-нов", 50)] == [FAP]
+    assert search(world, "хутор перв", 50) == []
     found = [h.matched for h in search(world, "0001-7", 50)]
     assert found == ["arm-fap-0001-777"]
     assert search(world, "0001-002", 50) == []
@@ -524,11 +539,12 @@ def test_hostname_search_through_the_trigram_index_finds_what_the_scan_finds(
     with_index = _search_all(world)
     # The same searches by scanning, with the index gone: the same answers.
     with world.begin() as conn:
-        for name in ("ai", "ad", "au"):
-            conn.execute(text(f"DROP TRIGGER workstation_hostname_fts_{name}"))
-        conn.execute(text("DROP TABLE workstation_hostname_fts"))
-    helpdesk._hostname_index.clear()
-    assert not helpdesk._has_hostname_index(world)
+        for index in ("workstation_hostname_fts", "site_name_fts"):
+            for name in ("ai", "ad", "au"):
+                conn.execute(text(f"DROP TRIGGER {index}_{name}"))
+            conn.execute(text(f"DROP TABLE {index}"))
+    helpdesk._search_indexes.clear()
+    assert not helpdesk._has_search_indexes(world)
     statements.clear()
     assert _search_all(world) == with_index
-    assert not any("workstation_hostname_fts" in s for s in statements)
+    assert not any("_fts" in s for s in statements)

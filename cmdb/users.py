@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cmdb.audit import AuditBatch
@@ -309,18 +309,42 @@ def principal_for_token(engine: Engine, token: str) -> Principal | None:
         return None
     digest = sha256(token)
     now = utcnow()
-    with Session(engine) as session, session.begin():
-        row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == digest)).first()
+    # Every API request comes through here: one statement built once, read without a
+    # transaction; a write only when the last use is due to be recorded.
+    with engine.connect() as conn:
+        row = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
         if row is None or not hmac.compare_digest(row.token_sha256, digest):
             return None
         if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             return None
-        if not row.user.is_active:
+        if not row.is_active:
             return None
         # Recorded at most once a minute: a busy script must not turn every read into a write.
         if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
-            row.last_used_at = now
-        return _principal(row.user, "token")
+            conn.execute(
+                update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now)
+            )
+            conn.commit()
+    return Principal(row.user_id, row.username, Role(row.role), row.full_name, row.locale, "token")
+
+
+_TOKEN_LOOKUP = (
+    select(
+        ApiToken.id.label("token_id"),
+        ApiToken.token_sha256,
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        User.id.label("user_id"),
+        User.username,
+        User.role,
+        User.full_name,
+        User.locale,
+        User.is_active,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_sha256 == bindparam("digest"))
+)
 
 
 # --- passwords and sessions -------------------------------------------------------------------

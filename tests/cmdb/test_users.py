@@ -74,6 +74,36 @@ def test_tokens_are_stored_hashed_and_expire(engine: Engine) -> None:
     assert authenticate(engine, "script", "") is None
 
 
+def test_token_use_is_recorded_at_most_once_a_minute(engine: Engine) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    create_user(engine, "script", "agent", password=None, full_name="Скрипт", actor="t")
+    token = create_api_token(engine, "script", "ci", actor="t")
+
+    def last_used() -> dt.datetime | None:
+        with engine.connect() as conn:
+            return conn.scalar(select(ApiToken.last_used_at).where(ApiToken.name == "ci"))
+
+    assert last_used() is None
+    principal = principal_for_token(engine, token)
+    assert principal is not None
+    assert (principal.username, principal.full_name, principal.via) == ("script", "Скрипт", "token")
+    first = last_used()
+    assert first is not None
+    assert principal_for_token(engine, token) is not None
+    assert last_used() == first  # within the minute: a read, not a write
+    with engine.begin() as conn:
+        conn.execute(update(ApiToken).values(last_used_at=first - dt.timedelta(minutes=2)))
+    assert principal_for_token(engine, token) is not None
+    later = last_used()
+    assert later is not None
+    assert later >= first  # recorded again, now
+    assert principal_for_token(engine, token + "x") is None
+    assert principal_for_token(engine, "not-a-token") is None
+
+
 def test_kontur_user_commands(
     cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,11 +14,24 @@ from cmdb.errors import SchemaNotCurrent
 #: Tables in the database that are not models: SQLite's FTS5 search indexes (migration 0008) and
 #: the shadow tables FTS5 keeps for them.
 UNMODELLED_PREFIXES = ("workstation_hostname_fts", "site_name_fts")
+#: Indexes that are not in the models: PostgreSQL's pg_trgm indexes on lower(column) (0008).
+UNMODELLED_INDEXES = frozenset(
+    {
+        "ix_workstation_hostname_trgm",
+        "ix_site_code_trgm",
+        "ix_site_name_trgm",
+        "ix_device_name_trgm",
+    }
+)
 
 
 def include_name(name: str | None, type_: NameFilterType, _parents: NameFilterParentNames) -> bool:
-    """Alembic's filter for comparing the models with the schema: skip unmodelled tables."""
-    return not (type_ == "table" and name is not None and name.startswith(UNMODELLED_PREFIXES))
+    """Alembic's filter for comparing the models with the schema: skip unmodelled objects."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(UNMODELLED_PREFIXES)
+    return not (type_ == "index" and name in UNMODELLED_INDEXES)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -1,4 +1,4 @@
-"""search indexes on SQLite: FTS5 trigram indexes of AWP hostnames and of site codes and names
+"""search indexes: trigram indexes of AWP hostnames, site codes and names (SQLite FTS5, pg_trgm)
 
 Revision ID: 0008
 Revises: 0007
@@ -19,8 +19,15 @@ They store the index only; the text stays in ``workstation`` and ``site``. Trigg
 exact for every writer. They are not models: the models-to-schema comparison leaves them out
 (:func:`cmdb.migrate.include_name`).
 
-On SQLite builds without FTS5 or its trigram tokenizer, and on PostgreSQL, this migration does
-nothing and the search scans as before (see docs/web-ui.md).
+On PostgreSQL the same searches are ``lower(column) LIKE '%needle%'``, which GIN indexes with
+``pg_trgm``'s ``gin_trgm_ops`` answer (AWP hostnames: an 8.5 ms scan became 0.6 ms): this
+migration creates the extension if it is missing and it may (a trusted extension since
+PostgreSQL 13: the database owner may), and the indexes ``ix_*_trgm`` (left out of the
+models-to-schema comparison too). Where the extension cannot be created it says so in the log
+and creates no index; the search then scans, with the same results.
+
+On SQLite builds without FTS5 or its trigram tokenizer this migration does nothing and the search
+scans as before (see docs/web-ui.md).
 
 Later migrations that rebuild ``workstation`` or ``site`` with a batch operation on SQLite drop
 their triggers: they must call :func:`create` again.
@@ -28,9 +35,11 @@ their triggers: they must call :func:`create` again.
 
 from __future__ import annotations
 
+import logging
+
 from alembic import op
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 revision = "0008"
 down_revision = "0007"
@@ -87,6 +96,48 @@ _DROP = (
 )
 
 
+#: PostgreSQL: (index, table, column) of the trigram indexes, on lower(column).
+PG_INDEXES = (
+    ("ix_workstation_hostname_trgm", "workstation", "hostname"),
+    ("ix_site_code_trgm", "site", "code"),
+    ("ix_site_name_trgm", "site", "name"),
+    ("ix_device_name_trgm", "device", "name"),
+)
+
+logger = logging.getLogger("cmdb.migrations")
+
+
+def _trgm_schema(conn: Connection) -> str | None:
+    found: str | None = conn.execute(
+        text(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'pg_trgm'"
+        )
+    ).scalar()
+    return found
+
+
+def create_pg(conn: Connection) -> bool:
+    """Create pg_trgm if missing and allowed, then the indexes; False if it could not."""
+    schema = _trgm_schema(conn)
+    if schema is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(text("CREATE EXTENSION pg_trgm"))
+        except DBAPIError as exc:  # no privilege, or the contrib files are not installed
+            logger.warning(
+                "pg_trgm is not available (%s): the helpdesk search will scan; "
+                "ask the DBA to CREATE EXTENSION pg_trgm, then run the indexes of migration 0008",
+                str(exc.orig).strip().splitlines()[0] if exc.orig else exc,
+            )
+            return False
+        schema = _trgm_schema(conn)
+    opclass = f"{conn.dialect.identifier_preparer.quote_schema(str(schema))}.gin_trgm_ops"
+    for index, table, column in PG_INDEXES:
+        conn.execute(text(f"CREATE INDEX {index} ON {table} USING gin (lower({column}) {opclass})"))
+    return True
+
+
 def fts5_available(conn: Connection) -> bool:
     """Whether this SQLite has FTS5 with the trigram tokenizer (SQLite 3.34 and newer)."""
     try:
@@ -107,13 +158,18 @@ def create(conn: Connection) -> None:
 
 def upgrade() -> None:
     conn = op.get_bind()
-    if conn.dialect.name == "sqlite" and fts5_available(conn):
+    if conn.dialect.name == "postgresql":
+        create_pg(conn)
+    elif conn.dialect.name == "sqlite" and fts5_available(conn):
         create(conn)
 
 
 def downgrade() -> None:
     conn = op.get_bind()
-    if conn.dialect.name != "sqlite":
-        return
-    for statement in _DROP:
-        conn.execute(text(statement))
+    if conn.dialect.name == "postgresql":
+        # The extension stays: other objects in the database may use it, and it holds no data.
+        for index, _table, _column in PG_INDEXES:
+            conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
+    elif conn.dialect.name == "sqlite":
+        for statement in _DROP:
+            conn.execute(text(statement))

@@ -95,3 +95,42 @@ def test_0007_delivered_rows_become_sent_and_claims_go_on_downgrade(engine: Engi
         assert "state" not in {c["name"] for c in inspect(engine).get_columns("notification_sent")}
     finally:
         upgrade(engine)
+
+
+def test_without_pg_trgm_the_migration_goes_on_and_the_search_scans(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A role that may not create extensions (nor use another schema's pg_trgm) still migrates."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("pg_trgm is PostgreSQL's; SQLite's indexes are FTS5 (tested in test_helpdesk)")
+    import uuid
+
+    from sqlalchemy import text
+
+    from cmdb.db import make_engine
+    from cmdb.helpdesk import search
+    from tests.factories import make_world
+
+    name = f"kontur_plain_{uuid.uuid4().hex[:8]}"
+    admin = engine.url.set(query={})
+    admin_engine = sa.create_engine(admin)
+    with admin_engine.begin() as conn:
+        conn.execute(text(f'CREATE ROLE "{name}" LOGIN'))
+        conn.execute(text(f'CREATE SCHEMA "{name}" AUTHORIZATION "{name}"'))
+    url = admin.set(username=name, query={"options": f"-csearch_path={name}"})
+    plain = make_engine(url.render_as_string(hide_password=False))
+    try:
+        with caplog.at_level("WARNING", logger="cmdb.migrations"):
+            upgrade(plain)
+        assert current_revision(plain) == head_revision()
+        assert "pg_trgm indexes not created" in caplog.text
+        indexes = {ix["name"] for ix in inspect(plain).get_indexes("workstation")}
+        assert "ix_workstation_hostname_trgm" not in indexes
+        make_world(plain)
+        assert [h.code for h in search(plain, "ARM-FAP-0001", 10)] == ["FAP-0001"]
+    finally:
+        plain.dispose()
+        with admin_engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+            conn.execute(text(f'DROP ROLE "{name}"'))
+        admin_engine.dispose()

@@ -118,23 +118,29 @@ def _trgm_schema(conn: Connection) -> str | None:
 
 
 def create_pg(conn: Connection) -> bool:
-    """Create pg_trgm if missing and allowed, then the indexes; False if it could not."""
-    schema = _trgm_schema(conn)
-    if schema is None:
-        try:
-            with conn.begin_nested():
+    """Create pg_trgm if missing and allowed, then the indexes, all or none; False if not."""
+    try:
+        with conn.begin_nested():
+            schema = _trgm_schema(conn)
+            if schema is None:
                 conn.execute(text("CREATE EXTENSION pg_trgm"))
-        except DBAPIError as exc:  # no privilege, or the contrib files are not installed
-            logger.warning(
-                "pg_trgm is not available (%s): the helpdesk search will scan; "
-                "ask the DBA to CREATE EXTENSION pg_trgm, then run the indexes of migration 0008",
-                str(exc.orig).strip().splitlines()[0] if exc.orig else exc,
-            )
-            return False
-        schema = _trgm_schema(conn)
-    opclass = f"{conn.dialect.identifier_preparer.quote_schema(str(schema))}.gin_trgm_ops"
-    for index, table, column in PG_INDEXES:
-        conn.execute(text(f"CREATE INDEX {index} ON {table} USING gin (lower({column}) {opclass})"))
+                schema = _trgm_schema(conn)
+            quoted = conn.dialect.identifier_preparer.quote_schema(str(schema))
+            for index, table, column in PG_INDEXES:
+                conn.execute(
+                    text(
+                        f"CREATE INDEX {index} ON {table} "
+                        f"USING gin (lower({column}) {quoted}.gin_trgm_ops)"
+                    )
+                )
+    except DBAPIError as exc:  # no privilege, no contrib files, no access to its schema
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        logger.warning(
+            "pg_trgm indexes not created (%s): the helpdesk search will scan; a superuser may "
+            "CREATE EXTENSION pg_trgm and create the indexes listed in docs/web-ui.md",
+            reason,
+        )
+        return False
     return True
 
 

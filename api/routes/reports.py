@@ -469,6 +469,13 @@ def parse_due(raw: str, lang: str) -> dt.date:
     return day
 
 
+def _http_error(exc: EvidenceProblem, where: str) -> HTTPException:
+    """The API's answer to an evidence problem: 422 with the field under ``where``, else as is."""
+    if exc.status == 422:
+        return _problem([where, exc.field], exc.message)
+    return HTTPException(exc.status, exc.message)
+
+
 def detach(
     request: Request,
     principal: Principal,
@@ -532,9 +539,7 @@ def create_evidence(
         info = attach(request, principal, code, body.due, document=body.document,
                       note=body.note, lang=lang, audit_source="api")  # fmt: skip
     except EvidenceProblem as exc:
-        if exc.status == 422:
-            raise _problem(["body", exc.field], exc.message) from None
-        raise HTTPException(exc.status, exc.message) from None
+        raise _http_error(exc, "body") from None
     return EvidenceCreated(
         code=info.code,
         due=info.due_date,
@@ -572,10 +577,7 @@ def delete_evidence(
         day = parse_due(due, lang)
         detach(request, principal, code, day, reason=reason, lang=lang, audit_source="api")
     except EvidenceProblem as exc:
-        if exc.status == 422:
-            where = "query" if exc.field == "reason" else "path"
-            raise _problem([where, exc.field], exc.message) from None
-        raise HTTPException(exc.status, exc.message) from None
+        raise _http_error(exc, "query" if exc.field == "reason" else "path") from None
     return Response(status_code=204)
 
 

@@ -236,6 +236,23 @@ async def project(
     return await _page(request, principal, month, year)
 
 
+def _form_due(due: str, lang: str) -> tuple[dt.date | None, str]:
+    """The due date posted by an evidence form (ISO), or None and the message why not."""
+    try:
+        day = dt.date.fromisoformat(due)
+        if FIRST_YEAR <= day.year <= LAST_YEAR:
+            return day, ""
+    except ValueError:
+        pass
+    return None, gettext(lang, "bad due date {value!r}").format(value=due)
+
+
+def _back_to_control_points(month: str, **params: str) -> RedirectResponse:
+    """After a form: back to the page's control points, in the month it was posted from."""
+    query = urlencode({"month": month, **params} if month else params)
+    return RedirectResponse(f"/project?{query}#control-points", status_code=303)
+
+
 @router.post("/project/evidence")
 async def project_evidence(  # noqa: PLR0917 - FastAPI reads the form from the signature
     request: Request,
@@ -248,12 +265,9 @@ async def project_evidence(  # noqa: PLR0917 - FastAPI reads the form from the s
 ) -> Response:
     lang = language(request, principal)
     form = {"code": code, "due": due, "document": document, "note": note}
-    try:
-        due_date = dt.date.fromisoformat(due)
-        if not FIRST_YEAR <= due_date.year <= LAST_YEAR:
-            raise ValueError(due)
-    except ValueError:
-        form.update(field="due", error=gettext(lang, "bad due date {value!r}").format(value=due))
+    due_date, problem = _form_due(due, lang)
+    if due_date is None:
+        form.update(field="due", error=problem)
         return await _page(request, principal, month, None, form=form, status_code=422)
     try:
         info = await run_in_threadpool(
@@ -272,10 +286,7 @@ async def project_evidence(  # noqa: PLR0917 - FastAPI reads the form from the s
         form.update(field=exc.field, error=exc.message)
         status = 404 if exc.status == 404 else 409 if exc.status == 409 else 422
         return await _page(request, principal, month, None, form=form, status_code=status)
-    params = {"month": month} if month else {}
-    params.update(attached=info.code, due=info.due_date.isoformat())
-    query = urlencode(params)
-    return RedirectResponse(f"/project?{query}#control-points", status_code=303)
+    return _back_to_control_points(month, attached=info.code, due=info.due_date.isoformat())
 
 
 @router.post("/project/evidence/remove")
@@ -289,12 +300,9 @@ async def project_evidence_remove(  # noqa: PLR0917 - FastAPI reads the form fro
 ) -> Response:
     lang = language(request, principal)
     form = {"action": "remove", "code": code, "due": due, "reason": reason}
-    try:
-        due_date = dt.date.fromisoformat(due)
-        if not FIRST_YEAR <= due_date.year <= LAST_YEAR:
-            raise ValueError(due)
-    except ValueError:
-        form.update(field="due", error=gettext(lang, "bad due date {value!r}").format(value=due))
+    due_date, problem = _form_due(due, lang)
+    if due_date is None:
+        form.update(field="due", error=problem)
         return await _page(request, principal, month, None, form=form, status_code=422)
     if not reason.strip():
         form.update(
@@ -310,7 +318,4 @@ async def project_evidence_remove(  # noqa: PLR0917 - FastAPI reads the form fro
     except EvidenceProblem as exc:
         form.update(field=exc.field, error=exc.message)
         return await _page(request, principal, month, None, form=form, status_code=exc.status)
-    params = {"month": month} if month else {}
-    params.update(removed=info.code, due=info.due_date.isoformat())
-    query = urlencode(params)
-    return RedirectResponse(f"/project?{query}#control-points", status_code=303)
+    return _back_to_control_points(month, removed=info.code, due=info.due_date.isoformat())

@@ -164,6 +164,11 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(_m("ru", "bad_date", value=text)) from exc
 
 
+def _refused(locale: str, message: str) -> CommandError:
+    """A data error of an evidence command: exit 1, and the user is told nothing was written."""
+    return CommandError(f"{message}; {_m(locale, 'nothing_written')}", 1)
+
+
 def _today(args: argparse.Namespace, ctx: CliContext) -> dt.date:
     today: dt.date | None = getattr(args, "today", None)
     return today or dt.datetime.now(ctx.settings.zone).date()
@@ -258,14 +263,14 @@ def _evidence_add(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     except NotFound as exc:
         message = _m(locale, "no_cp", code=args.code)
-        raise CommandError(f"{message}; {_m(locale, 'nothing_written')}", 1) from exc
+        raise _refused(locale, message) from exc
     except NotAnOccurrence as exc:
-        raise CommandError(f"{exc.describe(locale)}; {_m(locale, 'nothing_written')}", 1) from exc
+        raise _refused(locale, exc.describe(locale)) from exc
     except DuplicateEvidence as exc:
         message = exc.describe(locale, ctx.settings.zone)
-        raise CommandError(f"{message}; {_m(locale, 'nothing_written')}", 1) from exc
+        raise _refused(locale, message) from exc
     except InvalidEvidence as exc:
-        raise CommandError(f"{exc.describe(locale)}; {_m(locale, 'nothing_written')}", 1) from exc
+        raise _refused(locale, exc.describe(locale)) from exc
     ctx.print(
         _m(
             locale,
@@ -297,9 +302,9 @@ def _evidence_remove(args: argparse.Namespace, ctx: CliContext) -> int:
         )
     except NotFound as exc:
         message = _m(locale, "no_cp", code=args.code)
-        raise CommandError(f"{message}; {_m(locale, 'nothing_written')}", 1) from exc
+        raise _refused(locale, message) from exc
     except (NotAnOccurrence, NoEvidence, InvalidEvidence) as exc:
-        raise CommandError(f"{exc.describe(locale)}; {_m(locale, 'nothing_written')}", 1) from exc
+        raise _refused(locale, exc.describe(locale)) from exc
     today = _today(args, ctx)
     due_soon = ctx.settings.notify.due_soon_days
     now = control_point_statuses(

@@ -644,6 +644,11 @@ def test_two_racing_runs_send_each_notice_once_per_channel(
     assert len(row_states(world)) == 2 * len(EXPECTED_KEYS)
 
 
+def _killed_while_posting(*_args: Any) -> int:
+    """A webhook delivery that never returns: the process dies in the middle of it."""
+    raise RuntimeError("the process was killed while posting")
+
+
 def test_a_crashed_runs_claims_are_taken_over_after_the_timeout(
     world: Engine,
     receiver: Receiver,
@@ -654,10 +659,7 @@ def test_a_crashed_runs_claims_are_taken_over_after_the_timeout(
     assert settings.claim_timeout_s == 900
     post = notify.post_webhook
 
-    def killed(*_args: Any) -> int:
-        raise RuntimeError("the process was killed while posting")
-
-    monkeypatch.setattr(notify, "post_webhook", killed)
+    monkeypatch.setattr(notify, "post_webhook", _killed_while_posting)
     with pytest.raises(RuntimeError):
         run(world, settings, now=NOW, zone=MSK)
     monkeypatch.setattr(notify, "post_webhook", post)
@@ -888,11 +890,8 @@ def test_cli_notify_run_says_when_another_run_holds_the_notices(
     monkeypatch.setenv("KONTUR_NOTIFY__WEBHOOK_TOKEN", TOKEN)
     post = notify.post_webhook
 
-    def killed(*_args: Any) -> int:
-        raise RuntimeError("the process was killed while posting")
-
     # A run by the real clock dies mid-delivery: its claims stay "sending".
-    monkeypatch.setattr(notify, "post_webhook", killed)
+    monkeypatch.setattr(notify, "post_webhook", _killed_while_posting)
     with pytest.raises(RuntimeError):
         run(engine, webhook_settings(receiver.url), now=dt.datetime.now(MSK), zone=MSK)
     monkeypatch.setattr(notify, "post_webhook", post)

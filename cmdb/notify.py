@@ -57,7 +57,7 @@ import urllib.request
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, delete, func, select, update
@@ -94,6 +94,7 @@ USER_AGENT: Final = "kontur-notify/1"
 CLAIM_ATTEMPTS: Final = 20
 #: Keys per ``IN (...)`` list.
 _CHUNK: Final = 500
+_T = TypeVar("_T")
 
 #: User-facing texts of this module: key → (Russian, English).
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
@@ -607,9 +608,9 @@ def new_run_id() -> str:
     return f"{socket.gethostname()[:200]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def _chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(keys), _CHUNK):
-        yield keys[start : start + _CHUNK]
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 def already_sent(engine: Engine, keys: Iterable[str]) -> set[tuple[str, str]]:
@@ -712,11 +713,9 @@ def _claim(
         try:
             with transaction(engine) as session:
                 rows = _claims_of(session, channel, keys, now - timeout)
-                ids = [s.id for s in rows.stale]
-                for start in range(0, len(ids), _CHUNK):
+                for chunk in _chunks([s.id for s in rows.stale]):
                     # Only if still an unchanged stale claim: another run may have taken it
                     # over (or its own run marked it sent) since the read.
-                    chunk = ids[start : start + _CHUNK]
                     gone = _rowcount(
                         session,
                         delete(NotificationSent).where(
@@ -757,17 +756,22 @@ def _claim(
     )
 
 
+def _own_claims(channel: NotifyChannel, run_id: str) -> tuple[Any, ...]:
+    """The conditions selecting this run's claims still being sent on ``channel``."""
+    return (
+        NotificationSent.channel == channel.value,
+        NotificationSent.claimed_by == run_id,
+        NotificationSent.state == NotifyState.SENDING.value,
+    )
+
+
 def _mark_sent(engine: Engine, channel: NotifyChannel, run_id: str) -> int:
     """This run's claims on ``channel`` become 'sent'; returns how many were still its own."""
     with transaction(engine) as session:
         return _rowcount(
             session,
             update(NotificationSent)
-            .where(
-                NotificationSent.channel == channel.value,
-                NotificationSent.claimed_by == run_id,
-                NotificationSent.state == NotifyState.SENDING.value,
-            )
+            .where(*_own_claims(channel, run_id))
             .values(state=NotifyState.SENT.value, sent_at=utcnow()),
         )
 
@@ -777,11 +781,7 @@ def _release(engine: Engine, channel: NotifyChannel, run_id: str) -> int:
     with transaction(engine) as session:
         return _rowcount(
             session,
-            delete(NotificationSent).where(
-                NotificationSent.channel == channel.value,
-                NotificationSent.claimed_by == run_id,
-                NotificationSent.state == NotifyState.SENDING.value,
-            ),
+            delete(NotificationSent).where(*_own_claims(channel, run_id)),
         )
 
 
